@@ -1,0 +1,1 @@
+"""Maintainer tools: execute notebooks, write student editions, benchmark the course."""

@@ -1,0 +1,85 @@
+"""The pinned files agree, and Binder's files are complete and parse."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PIN = re.compile(r"^\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s#]+)\s*$")
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = PIN.match(line)
+        if match:
+            found[match.group(1).lower().replace("_", "-")] = match.group(2)
+    return found
+
+
+def test_requirements_pin_the_promised_packages():
+    req = pins(ROOT / "requirements.txt")
+    assert req["torch"] == "2.14.1" and req["torchvision"] == "0.29.1"
+    for name in ("jupyterlab", "ipywidgets", "nbval", "matplotlib", "seaborn", "pandas", "scikit-learn", "tqdm", "pytest"):
+        assert name in req, f"{name} is not pinned in requirements.txt"
+    lines = [x for x in (ROOT / "requirements.txt").read_text().splitlines() if x.strip() and not x.startswith("#")]
+    assert all(PIN.match(x) for x in lines), "every requirement is an exact == pin"
+
+
+def test_environment_yml_carries_the_same_versions():
+    assert pins(ROOT / "environment.yml") == pins(ROOT / "requirements.txt")
+    assert "python=3.11" in (ROOT / "environment.yml").read_text()
+
+
+def test_binder_uses_the_same_versions_with_cpu_wheels():
+    req, binder = pins(ROOT / "requirements.txt"), pins(ROOT / "binder" / "requirements.txt")
+    assert binder.pop("torch") == req["torch"] + "+cpu"
+    assert binder.pop("torchvision") == req["torchvision"] + "+cpu"
+    for name, version in binder.items():
+        assert req.get(name) == version, f"binder pins {name}=={version}, requirements.txt {req.get(name)}"
+    lines = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+    assert not any(x.strip().startswith("-e") for x in lines), "install course_utils in postBuild"
+
+
+def test_pyproject_dependencies_are_pinned():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    req = pins(ROOT / "requirements.txt")
+    for dependency in project["dependencies"]:
+        name = re.split(r"[<>=!~ ]", dependency)[0].lower()
+        assert name in req, f"{name} (a course_utils dependency) is not pinned in requirements.txt"
+
+
+def test_binder_files():
+    binder = ROOT / "binder"
+    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
+    for script in ("postBuild", "start"):
+        path = binder / script
+        assert path.stat().st_mode & 0o111, f"binder/{script} must be executable"
+        assert path.read_text().startswith("#!/bin/bash")
+    assert "pip install --no-deps -e ." in (binder / "postBuild").read_text()
+    assert (binder / "start").read_text().rstrip().endswith('exec "$@"')
+    settings = json.loads((binder / "lab-settings" / "overrides.json").read_text())
+    assert settings["@jupyterlab/notebook-extension:tracker"]["autoStartDefaultKernel"] is True
+    assert not (ROOT / ".binder").exists(), "repo2docker refuses both binder/ and .binder/"
+
+
+def test_readme_badge_opens_the_welcome_notebook_in_lab():
+    readme = (ROOT / "README.md").read_text()
+    assert "https://mybinder.org/badge_logo.svg" in readme
+    assert "?urlpath=lab/tree/notebooks/00_welcome.ipynb" in readme
+
+
+@pytest.mark.skipif(shutil.which("repo2docker") is None, reason="repo2docker is not installed")
+def test_repo2docker_generates_a_dockerfile():
+    result = subprocess.run(["repo2docker", "--no-build", "--no-run", "--debug", str(ROOT)],
+                            capture_output=True, text=True, timeout=120)
+    text = result.stdout + result.stderr
+    assert result.returncode == 0, text[-2000:]
+    assert "binder/requirements.txt" in text and "postBuild" in text
