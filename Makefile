@@ -37,7 +37,7 @@ unit: $(STAMP)
 	$(RUN_ENV) $(BIN)/python -m pytest -q tests
 
 notebooks: $(STAMP)
-	$(RUN_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile notebooks
+	$(RUN_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
 test: lint unit notebooks
 
