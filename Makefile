@@ -6,11 +6,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
 # Same settings for tests, benchmark and re-execution: the stored outputs were made with them.
 RUN_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 COURSE_THREADS=1 COURSE_SCALE=small
+# Tests run behind the offline guard: any non-loopback connection from any Python process fails loudly.
+TEST_ENV := $(RUN_ENV) PYTHONPATH=$(CURDIR)/tests/offline
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/notebooks/sanitize.cfg \
            --nbval-cell-timeout=300 -p tests.notebooks.nbval_setup
 NB ?= notebooks/*.ipynb
 
-.PHONY: help venv lab test unit notebooks lint student bench execute clean
+.PHONY: help venv lab test unit notebooks slow lint student bench execute clean
 help:
 	@echo "make lab       start JupyterLab on notebooks/00_welcome.ipynb (sets up .venv first)"
 	@echo "make test      unit tests, notebook policy tests, ruff and strict nbval of every notebook"
@@ -33,13 +35,19 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils tests notebooks datasets
 
+# unit tests of course_utils, policy and pin tests, the browser test (skips without Chromium)
 unit: $(STAMP)
-	$(RUN_ENV) $(BIN)/python -m pytest -q tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q -m "not slow" tests
 
+# strict nbval: every notebook re-executed in a fresh kernel, each output compared with the stored one
 notebooks: $(STAMP)
-	$(RUN_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
+	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
-test: lint unit notebooks
+# whole-notebook runs: reproducible outputs, memory budget, student editions
+slow: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -m slow -n 2 tests/notebooks
+
+test: lint unit notebooks slow
 
 student: $(STAMP)
 	$(BIN)/python -m course_utils.dev.student notebooks student

@@ -1,8 +1,8 @@
-"""Shared settings for the unit tests: a non-interactive plot backend and few threads."""
+"""Shared settings for the tests: a non-interactive plot backend in the test process only.
 
-import os
-
-os.environ.setdefault("MPLBACKEND", "Agg")
+(No MPLBACKEND environment variable: kernels started by the tests inherit the environment,
+and they must use the inline backend the stored outputs were made with.)
+"""
 
 import matplotlib
 

@@ -1,38 +1,91 @@
-"""Execute notebooks top to bottom in a fresh kernel and store them with their outputs.
+"""Execute notebooks top to bottom in a fresh kernel, measuring time and memory.
 
-    python -m course_utils.dev.execute notebooks/01_tensors.ipynb [...]
+    python -m course_utils.dev.execute notebooks/01_tensors.ipynb [...]   (stores the outputs)
 
 Run it through ``make execute`` so the environment (one thread, fixed hash seed)
-matches the one nbval checks with.
+matches the one nbval checks with. ``run`` is also what the benchmark and the
+reproducibility/memory tests use.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+import psutil
 from nbclient import NotebookClient
 
 from course_utils.dev import notebook_io
 
 
-def execute(path: Path, timeout: int = 300) -> float:
-    """Execute one notebook in place; return the wall time in seconds."""
-    nb = notebook_io.read(path)
+@dataclass(frozen=True)
+class RunStats:
+    """What one execution of a notebook cost."""
+
+    wall_s: float  # kernel start to last cell done
+    cpu_s: float  # user + system CPU time of the kernel process
+    peak_rss_mb: float  # the kernel's peak resident memory
+
+
+def _peak_rss_mb(process: psutil.Process) -> float:
+    """Peak resident set size (VmHWM on Linux; current RSS elsewhere) in MB."""
+    try:
+        with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return process.memory_info().rss / 2**20
+
+
+def run(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None) -> RunStats:
+    """Execute ``nb`` in place in a fresh kernel started in ``cwd``; return its cost.
+
+    ``env`` adds variables to the kernel's environment (e.g. ``COURSE_OUTCOMES_FILE``).
+    """
+    measured: dict[str, float] = {}
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(cwd)}},
         store_widget_state=False,
     )
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+
+    def after_cell(**_):
+        process = psutil.Process(client.km.provisioner.process.pid)
+        times = process.cpu_times()
+        measured["cpu_s"] = times.user + times.system
+        measured["peak_rss_mb"] = max(measured.get("peak_rss_mb", 0.0), _peak_rss_mb(process))
+
+    client.on_cell_executed = after_cell
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    os.environ.update(env or {})
+    try:
+        start = time.perf_counter()
+        client.execute()
+        wall = time.perf_counter() - start
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return RunStats(wall, measured.get("cpu_s", 0.0), measured.get("peak_rss_mb", 0.0))
+
+
+def execute(path: Path, timeout: int = 300) -> RunStats:
+    """Execute one notebook and store it with its outputs, normalised."""
+    nb = notebook_io.read(path)
+    stats = run(nb, path.parent, timeout)
     notebook_io.write(nb, path)
-    return seconds
+    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for path in args.notebooks:
         try:
-            seconds = execute(path, args.timeout)
-            print(f"{path}: executed in {seconds:.1f} s")
+            stats = execute(path, args.timeout)
+            print(f"{path}: executed in {stats.wall_s:.1f} s, peak kernel memory {stats.peak_rss_mb:.0f} MB")
         except Exception as error:  # report and go on with the next notebook
             failed += 1
             print(f"{path}: FAILED: {type(error).__name__}: {str(error)[-2000:]}", file=sys.stderr)

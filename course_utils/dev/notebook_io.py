@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import nbformat
 
 # Cell metadata worth keeping; everything else (ExecuteTime, scrolled, ...) is noise.
 KEEP_CELL_METADATA = ("tags", "jupyter", "editable", "deletable")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -24,8 +26,11 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "solution" in cell.metadata.get("tags", []):
             cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
         if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
+            for number, output in enumerate(cell.get("outputs", [])):
                 output.get("metadata", {}).pop("execution", None)
+                view = output.get("data", {}).get(WIDGET_VIEW)
+                if view is not None:  # random per run; a stable id keeps diffs quiet (no state is saved)
+                    view["model_id"] = hashlib.md5(f"{cell.get('id')}/{number}".encode()).hexdigest()
     return nb
 
 
