@@ -1,0 +1,224 @@
+"""Exercise checks of notebook 05: right answers pass, typical mistakes get a hint that names them,
+placeholders are "not done yet"; the checks leave the global random state alone."""
+
+import pytest
+import torch
+
+from course_utils.exercises import ex05
+
+
+def out(capsys) -> str:
+    return capsys.readouterr().out
+
+
+def not_implemented(*args):
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- 05.1
+
+
+@pytest.mark.parametrize("answer", [42, 42.0, 2 * (3 * 2 + 1) * 3])
+def test_chain_rule_right_answer_passes(capsys, answer):
+    ex05.check_1(answer)
+    assert "✅ Exercise 05.1 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [(14, "inner derivative"), (21, "factor 2"), (49, "L itself"), (-42, "sign"), (10, "outer derivative times"),
+     ("42", "expected a number")],
+)
+def test_chain_rule_mistakes_are_named(capsys, answer, words):
+    ex05.check_1(answer)
+    text = out(capsys)
+    assert "❌ Exercise 05.1 is not right yet" in text and words in text
+
+
+def test_chain_rule_placeholder_is_not_done(capsys):
+    ex05.check_1(...)
+    assert "⏳ Exercise 05.1 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 05.2
+
+
+def test_linear_backward_right_answer_passes(capsys):
+    ex05.check_2(lambda X, W, G: (G @ W, G.T @ X, G.sum(dim=0)))
+    assert "✅ Exercise 05.2 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (lambda X, W, G: (G @ W, X.T @ G, G.sum(0)), "stores W as (out, in)"),
+        (lambda X, W, G: (G @ W, G.T @ X / len(X), G.sum(0)), "no 1/B here"),
+        (lambda X, W, G: (G @ W, G.T @ X, G.mean(0)), "SUM over the batch"),
+        (lambda X, W, G: (G @ W, G.T @ X, G.sum(1)), "not over the outputs"),
+        (lambda X, W, G: (G @ W, G.T @ X, G), "bias's shape"),
+        (lambda X, W, G: (G @ W / len(X), G.T @ X, G.sum(0)), "no extra factor"),
+        (lambda X, W, G: (G @ W.T, G.T @ X, G.sum(0)), "check the shapes"),
+        (lambda X, W, G: (G @ W, G.T @ X), "three tensors"),
+    ],
+)
+def test_linear_backward_mistakes_are_named(capsys, wrong, words):
+    ex05.check_2(wrong)
+    text = out(capsys)
+    assert "❌ Exercise 05.2 is not right yet" in text and words in text
+
+
+@pytest.mark.parametrize("placeholder", [..., not_implemented, lambda X, W, G: None])
+def test_linear_backward_placeholder_is_not_done(capsys, placeholder):
+    ex05.check_2(placeholder)
+    assert "⏳ Exercise 05.2 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 05.3
+
+
+def accumulate(model, loss_fn, micro):
+    model.zero_grad()
+    for X, y in micro:
+        (loss_fn(model(X), y) / len(micro)).backward()
+
+
+def unscaled(model, loss_fn, micro):
+    model.zero_grad()
+    for X, y in micro:
+        loss_fn(model(X), y).backward()
+
+
+def no_zero_grad(model, loss_fn, micro):
+    for X, y in micro:
+        (loss_fn(model(X), y) / len(micro)).backward()
+
+
+def neither(model, loss_fn, micro):
+    for X, y in micro:
+        loss_fn(model(X), y).backward()
+
+
+def zero_inside(model, loss_fn, micro):
+    for X, y in micro:
+        model.zero_grad()
+        (loss_fn(model(X), y) / len(micro)).backward()
+
+
+def steps_too(model, loss_fn, micro):
+    accumulate(model, loss_fn, micro)
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+
+
+def zero_after(model, loss_fn, micro):
+    accumulate(model, loss_fn, micro)
+    model.zero_grad()
+
+
+def test_accumulation_right_answer_passes(capsys):
+    ex05.check_3(accumulate)
+    assert "✅ Exercise 05.3 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (unscaled, "4 times too large"),
+        (no_zero_grad, "old gradients"),
+        (neither, "two things"),
+        (zero_inside, "inside the loop"),
+        (steps_too, "no optimizer step"),
+        (zero_after, "no gradient"),
+    ],
+)
+def test_accumulation_mistakes_are_named(capsys, wrong, words):
+    ex05.check_3(wrong)
+    text = out(capsys)
+    assert "❌ Exercise 05.3 is not right yet" in text and words in text
+
+
+@pytest.mark.parametrize("placeholder", [..., not_implemented])
+def test_accumulation_placeholder_is_not_done(capsys, placeholder):
+    ex05.check_3(placeholder)
+    assert "⏳ Exercise 05.3 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 05.4
+
+
+def sgd(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+
+
+def outside_no_grad(model, lr):
+    for p in model.parameters():
+        p -= lr * p.grad
+
+
+def rebinds(model, lr):
+    for p in model.parameters():
+        p = p - lr * p.grad  # the mistake under test
+
+
+def uphill(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            p += lr * p.grad
+
+
+def no_lr(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= p.grad
+
+
+def weights_only(model, lr):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "weight" in name:
+                p -= lr * p.grad
+
+
+def freezes(model, lr):
+    sgd(model, lr)
+    for p in model.parameters():
+        p.requires_grad_(False)
+
+
+def test_sgd_step_right_answer_passes(capsys):
+    ex05.check_4(sgd)
+    assert "✅ Exercise 05.4 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (outside_no_grad, "torch.no_grad()"),
+        (rebinds, "only rebinds the loop variable"),
+        (uphill, "against the gradient"),
+        (no_lr, "learning rate"),
+        (weights_only, "weights and biases"),
+        (freezes, "no longer require grad"),
+    ],
+)
+def test_sgd_step_mistakes_are_named(capsys, wrong, words):
+    ex05.check_4(wrong)
+    text = out(capsys)
+    assert "❌ Exercise 05.4 is not right yet" in text and words in text
+
+
+@pytest.mark.parametrize("placeholder", [..., not_implemented])
+def test_sgd_step_placeholder_is_not_done(capsys, placeholder):
+    ex05.check_4(placeholder)
+    assert "⏳ Exercise 05.4 is not done yet" in out(capsys)
+
+
+def test_checks_leave_the_global_random_state_alone(capsys):
+    state = torch.random.get_rng_state()
+    ex05.check_2(lambda X, W, G: (G @ W, G.T @ X, G.sum(dim=0)))
+    ex05.check_3(accumulate)
+    ex05.check_4(sgd)
+    assert torch.equal(state, torch.random.get_rng_state())
