@@ -1,0 +1,205 @@
+import pytest
+import torch
+from torch import nn
+
+from course_utils.exercises import ex02
+
+
+def out(capsys) -> str:
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def layer_and_x():
+    torch.manual_seed(0)
+    return nn.Linear(3, 2), torch.randn(4, 3)
+
+
+# --------------------------------------------------------------------------- 02.1
+
+def test_1_right_answer_passes(capsys, layer_and_x):
+    layer, x = layer_and_x
+    ex02.check_1(x @ layer.weight.T + layer.bias, layer, x)
+    assert "✅ Exercise 02.1 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda layer, x: x @ layer.weight.T, "+ layer.bias"),
+        (lambda layer, x: x @ layer.weight.T - layer.bias, "add the bias"),
+        (lambda layer, x: layer.weight @ x.T + layer.bias[:, None], "one row per sample"),
+        (lambda layer, x: x @ layer.weight.T + layer.bias + 1.0, "layer.weight and layer.bias"),
+        (lambda layer, x: (x @ layer.weight.T + layer.bias)[:3], "dimension 0"),
+    ],
+)
+def test_1_typical_mistakes_get_named(capsys, layer_and_x, wrong, hint):
+    layer, x = layer_and_x
+    ex02.check_1(wrong(layer, x), layer, x)
+    text = out(capsys)
+    assert "❌ Exercise 02.1 is not right yet" in text and hint in text
+
+
+def test_1_placeholder_is_not_done(capsys, layer_and_x):
+    ex02.check_1(..., *layer_and_x)
+    assert "⏳ Exercise 02.1 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 02.2
+
+class SkipsTheHiddenLayer(nn.Module):
+    """The right layers, but forward() forgets the hidden one."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.act, self.out = nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.out(x)
+
+
+def test_2_right_answer_passes(capsys):
+    ex02.check_2(nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)))
+    assert "✅ Exercise 02.2 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("model", "hint"),
+    [
+        (nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(1, 4)), "swapped"),
+        (nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 1)), "nn.ReLU()"),
+        (nn.Sequential(nn.Linear(8, 1)), "exactly two"),
+        (nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1)), "in_features=8"),
+        (nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 2)), "out_features=1"),
+        (nn.Sequential(nn.Linear(8, 5), nn.ReLU(), nn.Linear(5, 1)), "nn.Linear(8, 4)"),
+        (nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(5, 1)), "must equal in_features"),
+        (SkipsTheHiddenLayer(), "order data flows"),
+        ([nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)], "nn.Sequential"),
+    ],
+)
+def test_2_typical_mistakes_get_named(capsys, model, hint):
+    ex02.check_2(model)
+    text = out(capsys)
+    assert "❌ Exercise 02.2 is not right yet" in text and hint in text
+
+
+def test_2_placeholder_is_not_done(capsys):
+    ex02.check_2(...)
+    assert "⏳ Exercise 02.2 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 02.3
+
+def right_count(sizes):
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def test_3_right_answer_passes(capsys):
+    ex02.check_3(right_count)
+    assert "✅ Exercise 02.3 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("fn", "hint"),
+    [
+        (lambda s: sum(a * b for a, b in zip(s, s[1:], strict=False)), "add out_features per layer"),
+        (lambda s: sum(a * b + a for a, b in zip(s, s[1:], strict=False)), "one bias per OUTPUT neuron"),
+        (lambda s: s[0] * s[1] + s[1], "every consecutive pair"),
+        (lambda s: sum((a + 1) * (b + 1) for a, b in zip(s, s[1:], strict=False)), "out·(in + 1)"),
+        (lambda s: sum(a * b + b for a, b in zip(s[1:], s[2:], strict=False)), "skipped the first layer"),
+        (lambda s: sum(s), "in_features * out_features weights"),
+        (lambda s: 1 / 0, "ZeroDivisionError"),
+    ],
+)
+def test_3_typical_mistakes_get_named(capsys, fn, hint):
+    ex02.check_3(fn)
+    text = out(capsys)
+    assert "❌ Exercise 02.3 is not right yet" in text and hint in text
+
+
+def test_3_placeholder_and_unwritten_function_are_not_done(capsys):
+    ex02.check_3(...)
+    assert "⏳ Exercise 02.3 is not done yet" in out(capsys)
+
+    def count_parameters(sizes):
+        raise NotImplementedError
+
+    ex02.check_3(count_parameters)
+    assert "⏳ Exercise 02.3 is not done yet" in out(capsys)
+
+
+def test_parameter_count_reference():
+    assert ex02.parameter_count([8, 4, 2]) == 46
+    assert ex02.parameter_count([784, 1024, 1024, 10]) == sum(
+        p.numel() for p in nn.Sequential(nn.Linear(784, 1024), nn.Linear(1024, 1024), nn.Linear(1024, 10)).parameters()
+    )
+
+
+# --------------------------------------------------------------------------- 02.4
+
+def test_loan_decisions_any_two_with_the_original_bias():
+    assert ex02.loan_decisions(-1.2) == [(0, 1, 1), (1, 0, 1), (1, 1, 0), (1, 1, 1)]
+
+
+@pytest.mark.parametrize("bias", [-2.0, -1.8, -2.2, torch.tensor(-2.0)])
+def test_4_right_answers_pass(capsys, bias):
+    ex02.check_4(bias)
+    assert "✅ Exercise 02.4 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("bias", "hint"),
+    [(-1.2, "more negative than -1.7"), (-1.5, "more negative than -1.7"), (-3.0, "above -2.3"),
+     ("-2", "a number")],
+)
+def test_4_typical_mistakes_get_named(capsys, bias, hint):
+    ex02.check_4(bias)
+    text = out(capsys)
+    assert "❌ Exercise 02.4 is not right yet" in text and hint in text
+
+
+@pytest.mark.parametrize("bias", [-1.7, -2.3])
+def test_4_boundary_values_are_explained(capsys, bias):
+    ex02.check_4(bias)
+    text = out(capsys)
+    assert "❌" in text and ("boundary" in text or "more negative than -1.7" in text or "above -2.3" in text)
+
+
+def test_4_placeholder_is_not_done(capsys):
+    ex02.check_4(...)
+    assert "⏳ Exercise 02.4 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 02.5
+
+@pytest.mark.parametrize("middle", [69, 269])
+def test_5_both_one_number_fixes_pass(capsys, middle):
+    ex02.check_5(nn.Sequential(nn.Linear(92, 4), nn.Linear(4, middle), nn.Linear(middle, 1)))
+    assert "✅ Exercise 02.5 passed" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("model", "hint"),
+    [
+        (nn.Sequential(nn.Linear(92, 4), nn.Linear(4, 69), nn.Linear(269, 1)), "69 -> 69"),
+        (nn.Sequential(nn.Linear(69, 4), nn.Linear(4, 69), nn.Linear(69, 1)), "keep nn.Linear(92, 4)"),
+        (nn.Sequential(nn.Linear(92, 4), nn.Linear(4, 69), nn.Linear(69, 2)), "out_features=1"),
+        (nn.Sequential(nn.Linear(92, 8), nn.Linear(8, 16), nn.Linear(16, 1)), "just one number"),
+        ("Sequential(...)", "corrected nn.Sequential"),
+    ],
+)
+def test_5_typical_mistakes_get_named(capsys, model, hint):
+    ex02.check_5(model)
+    text = out(capsys)
+    assert "❌ Exercise 02.5 is not right yet" in text and hint in text
+
+
+def test_5_placeholder_is_not_done(capsys):
+    ex02.check_5(...)
+    assert "⏳ Exercise 02.5 is not done yet" in out(capsys)
+
+
+def test_first_size_mismatch():
+    buggy = nn.Sequential(nn.Linear(92, 4), nn.Linear(4, 69), nn.Linear(269, 1))
+    assert ex02.first_size_mismatch(buggy) == "Linear layer 1 gives 69 features, but Linear layer 2 expects in_features=269"
+    assert ex02.first_size_mismatch(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))) is None
