@@ -1,0 +1,254 @@
+"""Checks for notebook 13 (compression): weight bytes, symmetric quantization, global pruning, shrinking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils import checks
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _report(exercise: str, status: str, message: str, hint: str | None = None) -> None:
+    checks.report(checks.Result(exercise, status, message, hint))
+
+
+def _not_done_function(exercise: str) -> None:
+    _report(exercise, checks.NOT_DONE, "your function still raises NotImplementedError: write its body.")
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+    """Run the learner's function: ('ok', result), ('todo', None) or ('error', 'Name: message')."""
+    try:
+        result = fn(*args)
+    except NotImplementedError:
+        return "todo", None
+    except Exception as error:  # the learner's code: report it as a sentence
+        return "error", f"{type(error).__name__}: {error}"
+    if result is Ellipsis:
+        return "todo", None
+    return "ok", result
+
+
+# --------------------------------------------------------------------------- 13.1 bytes
+
+
+def check_1(answer: Any) -> None:
+    """Exercise 13.1: bytes of the weight matrix of nn.Linear(512, 128) in float32 and in int8."""
+    expected = (512 * 128 * 4, 512 * 128 * 1)
+    hint = "a float32 value takes 4 bytes and an int8 value 1 byte; count only the 512 x 128 weight matrix."
+    if isinstance(answer, list | tuple) and len(answer) == 2:
+        answer = tuple(int(a) if isinstance(a, int | float) and float(a).is_integer() else a for a in answer)
+        if answer == (512 * 128, 512 * 128):
+            hint = "you counted values, not bytes: multiply by the bytes per value (4 for float32, 1 for int8)."
+        elif answer == (512 * 128 * 32, 512 * 128 * 8):
+            hint = "you counted bits: one byte is 8 bits."
+        elif answer == ((512 * 128 + 128) * 4, 512 * 128 + 128) or answer == ((512 * 128 + 128) * 4, 512 * 128):
+            hint = "only the weight matrix was asked for: leave the 128 bias values out."
+        elif answer == (512 * 128 * 4, 512 * 128 * 4):
+            hint = "int8 means one byte per value, a quarter of float32."
+    elif not checks.is_placeholder(answer):
+        hint = "answer with a pair: (float32_bytes, int8_bytes)."
+    checks.check_value("13.1", answer, expected, hint=hint)
+
+
+# --------------------------------------------------------------------------- 13.2 symmetric quantization
+
+
+def symmetric_fake_quantize_reference(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """Symmetric per-tensor quantize-dequantize with the signed range ±(2**(bits-1) - 1)."""
+    q_max = 2 ** (bits - 1) - 1
+    scale = x.abs().max() / q_max
+    return torch.clamp(torch.round(x / scale), -q_max, q_max) * scale
+
+
+def _symmetric_variants(x: torch.Tensor, bits: int) -> dict[str, torch.Tensor]:
+    q_max = 2 ** (bits - 1) - 1
+    scale = x.abs().max() / q_max
+    unsigned_scale = x.abs().max() / (2**bits - 1)
+    return {
+        "codes": torch.clamp(torch.round(x / scale), -q_max, q_max),
+        "unsigned": torch.round(x / unsigned_scale) * unsigned_scale,
+        "off_by_one": torch.clamp(torch.round(x / (x.abs().max() / 2 ** (bits - 1))), -(2 ** (bits - 1)), q_max)
+        * (x.abs().max() / 2 ** (bits - 1)),
+        "no_round": x.clone(),
+        "floor": torch.clamp(torch.floor(x / scale), -q_max, q_max) * scale,
+    }
+
+
+_SYMMETRIC_HINTS = {
+    "codes": "you returned the integer codes q: dequantize them (multiply by the scale) before returning.",
+    "unsigned": "a signed b-bit code has levels -(2**(b-1)-1) ... 2**(b-1)-1 (±127 for 8 bits), not 2**b - 1.",
+    "off_by_one": "the largest code is 2**(bits-1) - 1 (127 for 8 bits), not 2**(bits-1): the scale is max|x| / 127.",
+    "no_round": "nothing was rounded: use torch.round(x / scale) to get whole-number codes.",
+    "floor": "use torch.round, not floor or int(): rounding to the nearest level halves the error.",
+}
+
+
+def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    """Exercise 13.2: ``symmetric_fake_quantize(x, bits)``."""
+    generator = torch.Generator().manual_seed(13)
+    cases = []
+    for bits in (8, 4, 3):
+        x = torch.randn(40, generator=generator) * 0.3
+        cases.append(((x, bits), symmetric_fake_quantize_reference(x, bits)))
+    hint = "scale = max|x| / (2**(bits-1) - 1); q = clamp(round(x / scale), -q_max, q_max); return q * scale."
+    if callable(fn):
+        x, bits = cases[1][0]
+        status, got = _call(fn, x.clone(), bits)
+        if status == "ok" and isinstance(got, torch.Tensor) and got.shape == x.shape:
+            for name, variant in _symmetric_variants(x, bits).items():
+                if torch.allclose(got.double(), variant.double(), atol=1e-6):
+                    hint = _SYMMETRIC_HINTS[name]
+                    break
+    checks.check_function("13.2", fn, cases, atol=1e-6, hint=hint,
+                          success="your quantizer matches the reference at 8, 4 and 3 bits.")
+
+
+# --------------------------------------------------------------------------- 13.3 global pruning
+
+
+def _masks_by_score(scores: list[torch.Tensor], amount: float) -> list[torch.Tensor]:
+    """0/1 masks that zero the ``round(amount * total)`` smallest scores, ranked over all tensors together."""
+    flat = torch.cat([s.detach().flatten() for s in scores])
+    n_prune = round(amount * flat.numel())
+    keep = torch.ones_like(flat)
+    if n_prune:
+        keep[torch.topk(flat, n_prune, largest=False).indices] = 0.0
+    masks, start = [], 0
+    for s in scores:
+        masks.append(keep[start : start + s.numel()].view_as(s).clone())
+        start += s.numel()
+    return masks
+
+
+def global_masks_reference(weights: list[torch.Tensor], amount: float) -> list[torch.Tensor]:
+    """Masks that zero the ``round(amount * total)`` smallest |w| over all tensors together."""
+    return _masks_by_score([w.abs() for w in weights], amount)
+
+
+def _masks_as_list(got: Any, weights: list[torch.Tensor]) -> tuple[list[torch.Tensor] | None, str | None]:
+    if not isinstance(got, list | tuple) or len(got) != len(weights):
+        return None, f"return a list with one mask per weight tensor ({len(weights)} here); got {type(got).__name__}."
+    masks = []
+    for i, (m, w) in enumerate(zip(got, weights, strict=True)):
+        if not isinstance(m, torch.Tensor) or m.shape != w.shape:
+            shape = tuple(m.shape) if isinstance(m, torch.Tensor) else type(m).__name__
+            return None, f"mask {i} should be a tensor shaped like its weights {tuple(w.shape)}; got {shape}."
+        masks.append(m.detach().float())
+    return masks, None
+
+
+def check_3(fn: Callable[[list[torch.Tensor], float], list[torch.Tensor]]) -> None:
+    """Exercise 13.3: ``global_magnitude_masks(weights, amount)``, checked against torch's global pruning."""
+    if checks.is_placeholder(fn):
+        return _report("13.3", checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+    generator = torch.Generator().manual_seed(3)
+    # two layers with very different weight scales: global and per-layer pruning disagree here
+    weights = [torch.randn(6, 10, generator=generator) * 0.05, torch.randn(4, 6, generator=generator)]
+    amount = 0.5
+    expected = global_masks_reference(weights, amount)
+    status, got = _call(fn, [w.clone() for w in weights], amount)
+    if status == "todo":
+        return _not_done_function("13.3")
+    if status == "error":
+        return _report("13.3", checks.FAILED, f"your function raised {got}",
+                       "flatten |w| of every tensor, torch.cat them, and find the k smallest (torch.topk or kthvalue).")
+    masks, problem = _masks_as_list(got, weights)
+    if masks is None:
+        return _report("13.3", checks.FAILED, problem, "build one 0/1 mask per tensor, e.g. (w.abs() > threshold).float().")
+    if all(torch.equal(m, e) for m, e in zip(masks, expected, strict=True)):
+        n_zero = int(sum((m == 0).sum() for m in masks))
+        return _report("13.3", checks.PASSED, f"{n_zero} of {sum(w.numel() for w in weights)} weights pruned "
+                       "globally, the same mask as torch.nn.utils.prune.global_unstructured.")
+    total = sum(w.numel() for w in weights)
+    pruned = int(sum((m == 0).sum() for m in masks))
+    per_layer = [_masks_by_score([w.abs()], amount)[0] for w in weights]
+    signed = _masks_by_score(weights, amount)  # ranked by the signed value instead of the magnitude
+    if all(torch.equal(m, 1 - e) for m, e in zip(masks, expected, strict=True)):
+        hint = "your masks are inverted: a mask keeps (1) the LARGE magnitudes and prunes (0) the small ones."
+    elif all(torch.equal(m, p) for m, p in zip(masks, per_layer, strict=True)):
+        hint = ("you pruned each tensor separately (50 % of each). Global pruning ranks all weights together: "
+                "torch.cat the flattened |w| of every tensor, then pick one threshold.")
+    elif all(torch.equal(m, s) for m, s in zip(masks, signed, strict=True)):
+        hint = "rank the weights by magnitude |w| (w.abs()), not by their signed value."
+    elif pruned != round(amount * total):
+        hint = (f"your masks prune {pruned} of {total} weights; round(amount * total) = {round(amount * total)} "
+                "should be pruned. Check how you compute the threshold (kthvalue counts from 1).")
+    else:
+        hint = "the right number is pruned but not the right weights: rank |w| over all tensors together."
+    _report("13.3", checks.FAILED, "your masks differ from global magnitude pruning.", hint)
+
+
+# --------------------------------------------------------------------------- 13.4 shrinking
+
+
+def _pruned_pair(seed: int = 4) -> tuple[nn.Linear, nn.Linear, list[int]]:
+    generator = torch.Generator().manual_seed(seed)
+    fc1, fc2 = nn.Linear(12, 8), nn.Linear(8, 3)
+    with torch.no_grad():
+        for layer in (fc1, fc2):
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator))
+            layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator).abs() + 0.1)
+        dead = [1, 4, 6]
+        fc1.weight[dead] = 0.0  # structured pruning zeroes rows of the weight; the biases stay
+    return fc1, fc2, dead
+
+
+def shrink_pair_reference(fc1: nn.Linear, fc2: nn.Linear) -> tuple[nn.Linear, nn.Linear]:
+    """Drop the all-zero rows of ``fc1`` (and the matching columns of ``fc2``), folding their constant output."""
+    keep = fc1.weight.detach().abs().sum(dim=1) != 0
+    small1, small2 = nn.Linear(fc1.in_features, int(keep.sum())), nn.Linear(int(keep.sum()), fc2.out_features)
+    with torch.no_grad():
+        small1.weight.copy_(fc1.weight[keep])
+        small1.bias.copy_(fc1.bias[keep])
+        small2.weight.copy_(fc2.weight[:, keep])
+        small2.bias.copy_(fc2.bias + fc2.weight[:, ~keep] @ F.relu(fc1.bias[~keep]))
+    return small1, small2
+
+
+def check_4(fn: Callable[[nn.Linear, nn.Linear], tuple[nn.Linear, nn.Linear]]) -> None:
+    """Exercise 13.4: ``shrink_pair(fc1, fc2)`` removes structurally pruned neurons for real."""
+    if checks.is_placeholder(fn):
+        return _report("13.4", checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+    fc1, fc2, dead = _pruned_pair()
+    x = torch.randn(5, 12, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        expected = fc2(F.relu(fc1(x)))
+    status, got = _call(fn, fc1, fc2)
+    if status == "todo":
+        return _not_done_function("13.4")
+    if status == "error":
+        hint = "keep = rows of fc1.weight that are not all zero; fc1 keeps rows (weight[keep]), fc2 keeps columns (weight[:, keep])."
+        return _report("13.4", checks.FAILED, f"your function raised {got}", hint)
+    if not (isinstance(got, tuple | list) and len(got) == 2 and all(isinstance(m, nn.Linear) for m in got)):
+        return _report("13.4", checks.FAILED, "return a pair of nn.Linear layers: (small_fc1, small_fc2).")
+    small1, small2 = got
+    n_keep = fc1.out_features - len(dead)
+    if small1.out_features == fc1.out_features:
+        return _report("13.4", checks.FAILED, f"your first layer still has {small1.out_features} outputs.",
+                       "drop the neurons whose weight row is all zero: fc1.weight.abs().sum(dim=1) != 0 marks the ones to keep.")
+    if small1.out_features != n_keep or small2.in_features != n_keep:
+        return _report("13.4", checks.FAILED,
+                       f"the layers are {small1.in_features}->{small1.out_features}->{small2.out_features}; "
+                       f"with {len(dead)} zero rows they should be 12->{n_keep}->3.",
+                       "fc1 keeps rows (weight[keep], bias[keep]) and fc2 keeps the matching columns (weight[:, keep]).")
+    try:
+        with torch.no_grad():
+            out = small2(F.relu(small1(x)))
+    except Exception as error:
+        return _report("13.4", checks.FAILED, f"running your layers raised {type(error).__name__}: {error}")
+    if torch.allclose(out, expected, atol=1e-5):
+        return _report("13.4", checks.PASSED, f"12->8->3 became 12->{n_keep}->3 with the same outputs.")
+    gap = out - expected
+    if torch.allclose(gap, gap[:1].expand_as(gap), atol=1e-5):
+        hint = ("the outputs are off by the same amount for every input: a pruned neuron still outputs relu(bias). "
+                "Add fc2.weight[:, removed] @ relu(fc1.bias[removed]) to the new fc2 bias.")
+    else:
+        hint = "the outputs differ input by input: check that fc1 keeps rows and fc2 keeps the same COLUMNS."
+    _report("13.4", checks.FAILED, "the smaller pair does not compute what the pruned pair computed.", hint)
