@@ -1,0 +1,420 @@
+"""Weight initialisation, measured: deep stacks, init schemes and per-layer statistics (notebook 07).
+
+The pure core builds a deep MLP (``deep_mlp``), initialises it with a named scheme
+(``initialise_``), pushes a batch through it and records, per layer, the spread of
+the activations and of the weight gradients (``layer_stats``). Figures are drawn
+by ``std_per_layer_figure`` and ``activation_spread_figure``; ``InitExplorer`` is
+the thin widget shell around the latter (depth, width, activation, init std).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity}
+SCHEMES = ("zeros", "constant", "normal", "uniform01", "default", "xavier", "he", "orthogonal")
+
+# Below this ratio (last layer std / first layer std) the signal is said to vanish, above its inverse to explode.
+VANISH_RATIO = 0.1
+TANH_SATURATION = 0.99
+
+
+def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
+
+
+def _check_positive_int(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+
+
+def deep_mlp(
+    depth: int,
+    width: int,
+    *,
+    activation: str = "relu",
+    in_features: int | None = None,
+    out_features: int | None = None,
+) -> nn.Sequential:
+    """A stack of ``depth`` Linear layers, each hidden one followed by the activation.
+
+    Without ``out_features`` every Linear is followed by the activation (a pure
+    "signal propagation" stack); with it, the last Linear maps to ``out_features``
+    logits and has no activation after it.
+    """
+    _check_positive_int("depth", depth)
+    _check_positive_int("width", width)
+    _check_choice("activation", activation, tuple(ACTIVATIONS))
+    in_features = width if in_features is None else in_features
+    _check_positive_int("in_features", in_features)
+    layers: list[nn.Module] = []
+    sizes = [in_features] + [width] * depth
+    if out_features is not None:
+        _check_positive_int("out_features", out_features)
+        sizes[-1] = out_features
+    for i in range(depth):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        last = i == depth - 1
+        if not (last and out_features is not None):
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+def linear_layers(model: nn.Module) -> list[nn.Linear]:
+    """The ``nn.Linear`` layers of a model, in order."""
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+@torch.no_grad()
+def initialise_(
+    model: nn.Module,
+    scheme: str,
+    *,
+    std: float = 0.01,
+    value: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> nn.Module:
+    """Re-initialise every ``nn.Linear`` of ``model`` in place and return the model.
+
+    Schemes: ``zeros``; ``constant`` (every weight = ``value``); ``normal`` (N(0, std²));
+    ``uniform01`` (U(0, 1), a counter-example); ``default`` (what ``nn.Linear`` does
+    itself: U(±1/√fan_in) for weights and biases); ``xavier`` (Glorot normal);
+    ``he`` (Kaiming normal for ReLU, fan_in); ``orthogonal``. Every scheme except
+    ``default`` sets the biases to zero.
+    """
+    _check_choice("scheme", scheme, SCHEMES)
+    if scheme == "normal" and not std > 0:
+        raise ValueError(f"std must be positive for the normal scheme; got {std!r}.")
+    layers = linear_layers(model)
+    if not layers:
+        raise ValueError("initialise_ found no nn.Linear layer in the model.")
+    for layer in layers:
+        w = layer.weight
+        if scheme == "default":
+            bound = 1.0 / math.sqrt(w.shape[1])
+            nn.init.uniform_(w, -bound, bound, generator=generator)
+            if layer.bias is not None:
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+            continue
+        if scheme == "zeros":
+            nn.init.zeros_(w)
+        elif scheme == "constant":
+            nn.init.constant_(w, value)
+        elif scheme == "normal":
+            nn.init.normal_(w, 0.0, std, generator=generator)
+        elif scheme == "uniform01":
+            nn.init.uniform_(w, 0.0, 1.0, generator=generator)
+        elif scheme == "xavier":
+            nn.init.xavier_normal_(w, generator=generator)
+        elif scheme == "he":
+            nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=generator)
+        elif scheme == "orthogonal":
+            nn.init.orthogonal_(w, generator=generator)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+    return model
+
+
+def he_std(fan_in: int) -> float:
+    """He (Kaiming) normal std for ReLU: sqrt(2 / fan_in)."""
+    _check_positive_int("fan_in", fan_in)
+    return math.sqrt(2.0 / fan_in)
+
+
+def xavier_std(fan_in: int, fan_out: int) -> float:
+    """Xavier (Glorot) normal std: sqrt(2 / (fan_in + fan_out))."""
+    _check_positive_int("fan_in", fan_in)
+    _check_positive_int("fan_out", fan_out)
+    return math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def distribution_summary(weights: torch.Tensor, qs: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> torch.Tensor:
+    """Mean, std and a few quantiles of all entries: two samplers agree in distribution when these agree."""
+    if not isinstance(weights, torch.Tensor) or weights.numel() < 2:
+        raise ValueError("distribution_summary needs a tensor with at least two entries.")
+    if not all(0.0 <= q <= 1.0 for q in qs):
+        raise ValueError(f"quantiles must lie in [0, 1]; got {tuple(qs)}.")
+    flat = weights.detach().flatten().double()
+    return torch.cat([flat.mean().view(1), flat.std().view(1), torch.quantile(flat, torch.tensor(qs, dtype=flat.dtype))])
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Per-layer figures of one forward and backward pass (layer 1 is the first)."""
+
+    activation_std: list[float]
+    activation_mean: list[float]
+    saturated: list[float]  # fraction of |activation| > 0.99 (meaningful for tanh)
+    gradient_std: list[float]  # std of dLoss/dW of each Linear layer
+    gradient_norm: list[float]  # Frobenius norm of dLoss/dW of each Linear layer
+    samples: list[torch.Tensor]  # a flattened copy of each layer's activations, for histograms
+
+    @property
+    def depth(self) -> int:
+        return len(self.activation_std)
+
+    def verdict(self) -> str:
+        """'vanishes', 'explodes', 'saturates' or 'stays in range' for the activations."""
+        return spread_verdict(self.activation_std, self.saturated)
+
+
+def spread_verdict(activation_std: Sequence[float], saturated: Sequence[float] | None = None) -> str:
+    """Say what happens to the signal from the first to the last layer."""
+    if not activation_std:
+        raise ValueError("spread_verdict needs at least one layer's std.")
+    first, last = activation_std[0], activation_std[-1]
+    if not math.isfinite(last) or (first > 0 and last / first > 1 / VANISH_RATIO):
+        return "explodes"
+    if first == 0 or last / first < VANISH_RATIO:
+        return "vanishes"
+    if saturated is not None and saturated and saturated[-1] > 0.5:
+        return "saturates"
+    return "stays in range"
+
+
+def layer_stats(
+    model: nn.Sequential,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    loss_fn: nn.Module | None = None,
+    *,
+    keep_samples: int = 2000,
+    seed: int = 0,
+) -> LayerStats:
+    """Activation statistics after each block and weight-gradient statistics per Linear layer.
+
+    A block ends at each activation module, or at a Linear with no activation after it.
+    With ``y`` and ``loss_fn`` the gradients are those of that loss; without them a
+    fixed Gaussian gradient (seeded by ``seed``) is sent back from the output, which
+    measures how the network itself scales gradients. The model's ``.grad`` fields
+    are cleared afterwards.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"layer_stats walks an nn.Sequential layer by layer; got {type(model).__name__}.")
+    if (y is None) != (loss_fn is None):
+        raise ValueError("pass both y and loss_fn (to use a real loss) or neither (to use a random output gradient).")
+    model.zero_grad(set_to_none=True)
+    modules = list(model)
+    outputs: list[torch.Tensor] = []
+    h = x
+    for i, module in enumerate(modules):
+        h = module(h)
+        nxt = modules[i + 1] if i + 1 < len(modules) else None
+        ends_block = not isinstance(module, nn.Linear) or not isinstance(nxt, tuple(ACTIVATIONS.values()))
+        if ends_block:
+            outputs.append(h)
+    if y is not None and loss_fn is not None:
+        loss = loss_fn(h, y)
+    else:
+        g = torch.Generator().manual_seed(seed)
+        loss = (h * torch.randn(h.shape, generator=g)).sum()
+    loss.backward()
+    act_std, act_mean, saturated, samples = [], [], [], []
+    for out in outputs:
+        flat = out.detach().flatten()
+        act_std.append(flat.std().item() if flat.numel() > 1 else 0.0)
+        act_mean.append(flat.mean().item())
+        saturated.append((flat.abs() > TANH_SATURATION).float().mean().item())
+        samples.append(flat[:keep_samples].clone())
+    grad_std, grad_norm = [], []
+    for layer in linear_layers(model):
+        grad = layer.weight.grad if layer.weight.grad is not None else torch.zeros_like(layer.weight)
+        grad_std.append(grad.std().item())
+        grad_norm.append(grad.norm().item())
+    model.zero_grad(set_to_none=True)
+    return LayerStats(act_std, act_mean, saturated, grad_std, grad_norm, samples)
+
+
+def stack_stats(
+    depth: int,
+    width: int,
+    activation: str,
+    scheme: str,
+    *,
+    std: float = 0.01,
+    n_samples: int = 256,
+    seed: int = 0,
+) -> LayerStats:
+    """Statistics of a fresh ``deep_mlp(depth, width)`` fed standard-normal inputs."""
+    _check_positive_int("n_samples", n_samples)
+    g = torch.Generator().manual_seed(seed)
+    model = deep_mlp(depth, width, activation=activation)
+    initialise_(model, scheme, std=std, generator=g)
+    x = torch.randn(n_samples, width, generator=g)
+    return layer_stats(model, x, seed=seed)
+
+
+def _safe_log_values(values: Sequence[float]) -> list[float]:
+    """Zeros cannot be drawn on a log axis: show them as NaN (a gap)."""
+    return [v if v > 0 and math.isfinite(v) else math.nan for v in values]
+
+
+def std_per_layer_figure(
+    stats: Mapping[str, LayerStats], *, title: str | None = None, gradients: bool = True
+) -> Figure:
+    """One line per run: activation std per layer (left) and weight-gradient std per layer (right)."""
+    if not stats:
+        raise ValueError("std_per_layer_figure needs at least one run, e.g. {'He': layer_stats(...)}.")
+    ncols = 2 if gradients else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(4.3 * ncols, 3.2), squeeze=False)
+    panels = [("activation std", "activation_std")] + ([("weight-gradient std", "gradient_std")] if gradients else [])
+    for ax, (label, field) in zip(axes[0], panels, strict=True):
+        for name, s in stats.items():
+            values = getattr(s, field)
+            ax.plot(range(1, len(values) + 1), _safe_log_values(values), marker="o", ms=3, label=name)
+        ax.set_yscale("log")
+        ax.set_xlabel("layer")
+        ax.set_title(label, fontsize=10)
+    axes[0][0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def histogram_figure(
+    stats: Mapping[str, LayerStats], layers: Sequence[int], *, title: str | None = None, bins: int = 40
+) -> Figure:
+    """Histograms of the activations: one row per run, one column per chosen layer (1-based)."""
+    if not stats or not layers:
+        raise ValueError("histogram_figure needs at least one run and one layer number.")
+    depth = min(s.depth for s in stats.values())
+    for layer in layers:
+        if not 1 <= layer <= depth:
+            raise ValueError(f"layer numbers go from 1 to {depth}; got {layer}.")
+    fig, axes = plt.subplots(
+        len(stats), len(layers), figsize=(2.2 * len(layers) + 0.6, 1.5 * len(stats) + 0.5), squeeze=False
+    )
+    for row, (name, s) in enumerate(stats.items()):
+        for col, layer in enumerate(layers):
+            ax = axes[row][col]
+            values = s.samples[layer - 1].numpy()
+            ax.hist(values, bins=bins, color=f"C{row}")
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"layer {layer}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(name, fontsize=8)
+            ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def activation_spread_figure(
+    depth: int = 10,
+    width: int = 256,
+    activation: str = "tanh",
+    std: float = 0.05,
+    *,
+    n_samples: int = 256,
+    seed: int = 0,
+) -> Figure:
+    """The explorer's picture: per-layer activation/gradient std, and histograms of the first, middle and last layer.
+
+    Weights are N(0, std²), biases zero, inputs standard normal. The title names the
+    He and Xavier std for this width, to compare with the chosen ``std``.
+    """
+    if not std > 0:
+        raise ValueError(f"std must be positive; got {std!r}.")
+    stats = stack_stats(depth, width, activation, "normal", std=std, n_samples=n_samples, seed=seed)
+    chosen = sorted({1, max(1, (depth + 1) // 2), depth})
+    fig, axes = plt.subplots(
+        1, 1 + len(chosen), figsize=(9.0, 3.2), gridspec_kw={"width_ratios": [2.2] + [1] * len(chosen)}
+    )
+    ax = axes[0]
+    layers = range(1, depth + 1)
+    ax.plot(layers, _safe_log_values(stats.activation_std), marker="o", ms=3, label="activation std")
+    ax.plot(layers, _safe_log_values(stats.gradient_std), marker="s", ms=3, ls="--", label="weight-grad std")
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{activation}, {depth} layers of {width}: signal {stats.verdict()}", fontsize=9)
+    for k, (hax, layer) in enumerate(zip(axes[1:], chosen, strict=True)):
+        hax.hist(stats.samples[layer - 1].numpy(), bins=30, color=f"C{k + 2}")
+        hax.set_yticks([])
+        hax.tick_params(labelsize=7)
+        hax.set_title(f"layer {layer} activations", fontsize=8)
+    fig.suptitle(
+        f"weights N(0, {std:.3g}²) | for this width: He std {he_std(width):.3g}, Xavier std {xavier_std(width, width):.3g}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def spread_status(depth: int, width: int, activation: str, std: float, *, seed: int = 0) -> str:
+    """One line for the explorer: first and last layer activation std and the verdict."""
+    s = stack_stats(depth, width, activation, "normal", std=std, seed=seed)
+    return (
+        f"std {std:.3g}: activation std {s.activation_std[0]:.3g} at layer 1, "
+        f"{s.activation_std[-1]:.3g} at layer {depth}: the signal {s.verdict()}."
+    )
+
+
+def hidden_unit_spread(layer: nn.Linear) -> float:
+    """Largest difference between two hidden units' incoming weights (0 means all units are identical)."""
+    if not isinstance(layer, nn.Linear):
+        raise TypeError(f"hidden_unit_spread takes an nn.Linear; got {type(layer).__name__}.")
+    w = layer.weight.detach()
+    return (w.max(dim=0).values - w.min(dim=0).values).max().item()
+
+
+class InitExplorer:
+    """Widget shell: depth, width, activation and init std -> ``activation_spread_figure``."""
+
+    def __init__(self, depth: int = 10, width: int = 256, activation: str = "tanh", std: float = 0.05) -> None:
+        import ipywidgets as w
+
+        style = {"description_width": "70px"}
+        self.depth = w.IntSlider(value=depth, min=2, max=30, description="depth", continuous_update=False, style=style)
+        self.width = w.IntSlider(
+            value=width, min=16, max=512, step=16, description="width", continuous_update=False, style=style
+        )
+        self.activation = w.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation", style=style)
+        self.std = w.FloatLogSlider(
+            value=std, base=10, min=-3, max=0.5, step=0.05, description="init std", continuous_update=False,
+            readout_format=".3g", style=style,
+        )
+        self.status = w.HTML(self._status_text())
+        self.box = w.VBox([w.HBox([self.depth, self.width]), w.HBox([self.activation, self.std]), self.status])
+        self.live = None
+        self.fig = activation_spread_figure(depth, width, activation, std)
+        for control in (self.depth, self.width, self.activation, self.std):
+            control.observe(self.redraw, names="value")
+
+    def settings(self) -> tuple[int, int, str, float]:
+        return self.depth.value, self.width.value, self.activation.value, float(self.std.value)
+
+    def _status_text(self) -> str:
+        return spread_status(*self.settings())
+
+    def show(self) -> InitExplorer:
+        """Display the controls (with a text fallback) and the figure for the current settings."""
+        from course_utils.widgets import LiveFigure, show_controls
+
+        show_controls(self.box, "sliders for depth, width and init std, and an activation menu")
+        self.live = LiveFigure(self.fig)
+        return self
+
+    @property
+    def redraws(self) -> int:
+        return 0 if self.live is None else self.live.redraws
+
+    def redraw(self, _change=None) -> None:
+        """Recompute the figure and the status line for the current settings."""
+        self.fig = activation_spread_figure(*self.settings())
+        self.status.value = self._status_text()
+        if self.live is not None:
+            self.live.update(self.fig)
+        else:
+            plt.close(self.fig)

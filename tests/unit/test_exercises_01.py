@@ -1,0 +1,139 @@
+"""Checks of notebook 01: right answers pass, typical mistakes get a hint naming them, `...` is not done."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.exercises import ex01
+
+
+def _out(capsys) -> str:
+    return capsys.readouterr().out
+
+
+# --- 01.1: a (3, 4) float32 grid of 0..11
+
+
+def test_1_right(capsys):
+    ex01.check_1(torch.arange(12, dtype=torch.float32).reshape(3, 4))
+    assert "✅ Exercise 01.1 passed" in _out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [(torch.arange(12).reshape(3, 4), ".float()"),
+     (torch.arange(12, dtype=torch.float32).reshape(4, 3), "rows and columns are swapped"),
+     (torch.arange(1, 13, dtype=torch.float32).reshape(3, 4), "off by one"),
+     (torch.arange(12, dtype=torch.float32).reshape(4, 3).T, "column by column"),
+     (torch.arange(12, dtype=torch.float32), "reshape"),
+     (np.arange(12, dtype=np.float32).reshape(3, 4), "NumPy array")],
+)
+def test_1_mistakes(answer, hint, capsys):
+    ex01.check_1(answer)
+    out = _out(capsys)
+    assert "not right yet" in out and hint in out
+
+
+def test_1_placeholder(capsys):
+    ex01.check_1(...)
+    assert "not done yet" in _out(capsys)
+
+
+# --- 01.2: per-column standardisation
+
+READINGS = torch.tensor([[20.0, 1000.0, 0.5], [22.0, 1010.0, 0.7], [19.0, 990.0, 0.2],
+                         [25.0, 1020.0, 0.9], [24.0, 1005.0, 0.4]])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(READINGS - READINGS.mean(dim=0)) / READINGS.std(dim=0),
+     (READINGS - READINGS.mean(dim=0, keepdim=True)) / READINGS.std(dim=0, keepdim=True),
+     (READINGS - READINGS.mean(dim=0)) / READINGS.std(dim=0, correction=0)],
+)
+def test_2_right(answer, capsys):
+    ex01.check_2(answer, READINGS)
+    assert "✅ Exercise 01.2 passed" in _out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [((READINGS - READINGS.mean(dim=1, keepdim=True)) / READINGS.std(dim=1, keepdim=True), "use dim=0"),
+     ((READINGS - READINGS.mean()) / READINGS.std(), "each column gets its own"),
+     (READINGS - READINGS.mean(dim=0), "divide by readings.std(dim=0)"),
+     (READINGS / READINGS.std(dim=0), "subtract readings.mean(dim=0)"),
+     (READINGS.T, "rows and columns are swapped"),
+     (torch.zeros(5, 3), "broadcast")],
+)
+def test_2_mistakes(answer, hint, capsys):
+    ex01.check_2(answer, READINGS)
+    out = _out(capsys)
+    assert "not right yet" in out and hint in out
+
+
+def test_2_placeholder_and_bad_data(capsys):
+    ex01.check_2(..., READINGS)
+    assert "not done yet" in _out(capsys)
+    with pytest.raises(ValueError, match="readings"):
+        ex01.check_2(READINGS, torch.arange(3))
+
+
+# --- 01.3: argmax along the right dim
+
+LOGITS = torch.tensor([[0.1, 2.0, -1.0, 0.3, 0.0, 0.5, 1.1, -0.2, 0.4, 0.9],
+                       [1.5, 0.2, 0.3, -0.7, 2.2, 0.1, 0.0, 0.8, -1.0, 0.6],
+                       [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 3.0],
+                       [2.5, -0.3, 0.7, 0.2, 0.1, -1.2, 0.9, 0.4, 1.1, 0.0],
+                       [-0.5, 0.3, 0.1, 1.9, 0.6, 0.2, -0.4, 0.8, 0.5, 1.0],
+                       [0.2, 0.4, 0.6, 0.1, -0.3, 0.0, 2.7, 0.9, 1.3, -0.1]])
+
+
+def test_3_right(capsys):
+    ex01.check_3(LOGITS.argmax(dim=1), LOGITS)
+    assert "✅ Exercise 01.3 passed" in _out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [(LOGITS.argmax(dim=0), "use dim=1"), (LOGITS.max(dim=1).values, "max() gives the values"),
+     (LOGITS.argmax(), "flattens the tensor"), (LOGITS.argmax(dim=1).float(), "torch.int64")],
+)
+def test_3_mistakes(answer, hint, capsys):
+    ex01.check_3(answer, LOGITS)
+    out = _out(capsys)
+    assert "not right yet" in out and hint in out
+
+
+def test_3_placeholder_and_bad_data(capsys):
+    ex01.check_3(..., LOGITS)
+    assert "not done yet" in _out(capsys)
+    with pytest.raises(ValueError, match="logits"):
+        ex01.check_3(torch.tensor([1]), torch.zeros(3))
+
+
+# --- 01.4: int64 -> float32
+
+COUNTS = torch.tensor([[3, 0, 1], [2, 5, 4]])
+
+
+@pytest.mark.parametrize("answer", [COUNTS.float(), COUNTS.to(torch.float32), torch.tensor(COUNTS.tolist(), dtype=torch.float32)])
+def test_4_right(answer, capsys):
+    ex01.check_4(answer, COUNTS)
+    assert "✅ Exercise 01.4 passed" in _out(capsys)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [(COUNTS, ".float()"), (COUNTS.double(), "float64, which clashes"), (COUNTS.float().T, "swapped")],
+)
+def test_4_mistakes(answer, hint, capsys):
+    ex01.check_4(answer, COUNTS)
+    out = _out(capsys)
+    assert "not right yet" in out and hint in out
+
+
+def test_4_placeholder_and_bad_data(capsys):
+    ex01.check_4(..., COUNTS)
+    assert "not done yet" in _out(capsys)
+    with pytest.raises(ValueError, match="counts"):
+        ex01.check_4(COUNTS.float(), [[3, 0, 1]])
