@@ -1,0 +1,336 @@
+"""Checks for notebook 06 (training loops).
+
+Each check computes the right answer itself, runs the learner's answer, and names the
+likely mistake: the partial last batch, a forgotten ``zero_grad``/``backward``/``step``,
+test statistics leaking into standardisation, a forgotten ``model.eval()`` or
+``torch.no_grad()``, a learning rate that is too small or too large.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from course_utils import checks, landscapes
+from course_utils.checks import FAILED, NOT_DONE, PASSED, Result
+
+
+def _isolated(check: Callable[..., None]) -> Callable[..., None]:
+    """Run a check without touching the notebook's random state (so later cells do not depend on it)."""
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs) -> None:
+        with torch.random.fork_rng(devices=[]):
+            return check(*args, **kwargs)
+
+    return wrapper
+
+
+def _report(exercise: str, status: str, message: str, hint: str | None = None) -> None:
+    checks.report(Result(exercise, status, message, hint))
+
+
+def _not_done_function(exercise: str) -> None:
+    _report(exercise, NOT_DONE, "your function still raises NotImplementedError: write its body, run it, then this cell.")
+
+
+# --------------------------------------------------------------------------- 06.1 batches and iterations
+
+
+def check_1(batches_per_epoch: Any, total_iterations: Any, *, n_samples: int = 60_000, batch_size: int = 64,
+            epochs: int = 10) -> None:
+    """Exercise 06.1: batches per epoch and iterations for 60,000 samples, batch size 64, 10 epochs."""
+    exercise = "06.1"
+    if checks.is_placeholder(batches_per_epoch) or checks.is_placeholder(total_iterations):
+        return checks.check_value(exercise, ..., 0)
+    per_epoch = math.ceil(n_samples / batch_size)
+    total = per_epoch * epochs
+    floor = n_samples // batch_size
+    try:
+        got = (float(batches_per_epoch), float(total_iterations))
+    except (TypeError, ValueError):
+        return _report(exercise, FAILED, f"expected two numbers, got {batches_per_epoch!r} and {total_iterations!r}.")
+    if got == (per_epoch, total):
+        return _report(exercise, PASSED, f"{per_epoch} batches per epoch (the last one has "
+                       f"{n_samples - floor * batch_size} samples) and {total:,} iterations in {epochs} epochs.")
+    if got[0] == n_samples / batch_size:
+        hint = "a batch is a whole number of steps: the leftover samples form one more, smaller batch (round up)."
+    elif got[0] == floor:
+        hint = (f"you rounded down: the last {n_samples - floor * batch_size} samples still make a batch, so round up "
+                "(math.ceil). Rounding down is right only with DataLoader(..., drop_last=True).")
+    elif got[0] == per_epoch and got[1] != total:
+        hint = "batches per epoch are right; one iteration is one batch, so multiply by the number of epochs."
+    elif got[0] == batch_size or got[0] == n_samples:
+        hint = "batches per epoch = number of samples / batch size, rounded up."
+    else:
+        hint = "divide the number of samples by the batch size and round up; then multiply by the epochs."
+    _report(exercise, FAILED, f"({batches_per_epoch!r}, {total_iterations!r}) is not right.", hint)
+
+
+# --------------------------------------------------------------------------- 06.2 the training step
+
+
+class _SpySGD(torch.optim.SGD):
+    """SGD that remembers the order of the learner's calls and whether gradients were there."""
+
+    def __init__(self, params, lr: float) -> None:
+        super().__init__(params, lr=lr)
+        self.calls: list[str] = []
+
+    def _has_gradients(self) -> bool:
+        return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for g in self.param_groups for p in g["params"])
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.calls.append("zero_grad-clearing" if self._has_gradients() else "zero_grad")
+        super().zero_grad(set_to_none=set_to_none)
+
+    def step(self, closure=None):
+        self.calls.append("step" if self._has_gradients() else "step-without-gradients")
+        return super().step(closure)
+
+
+def _step_problem() -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
+    generator = torch.Generator().manual_seed(6)
+    model = nn.Linear(3, 1)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.5, -0.3, 0.2]]))
+        model.bias.fill_(0.1)
+    batches = [(torch.randn(4, 3, generator=generator), torch.randn(4, 1, generator=generator)) for _ in range(2)]
+    return model, batches
+
+
+def _reference_step(model, xb, yb, loss_fn, optimizer) -> float:
+    optimizer.zero_grad()
+    loss = loss_fn(model(xb), yb)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@_isolated
+def check_2(train_step: Callable[..., Any]) -> None:
+    """Exercise 06.2: ``train_step(model, xb, yb, loss_fn, optimizer)`` does one step and returns the loss."""
+    exercise = "06.2"
+    if checks.is_placeholder(train_step):
+        return checks.check_value(exercise, ..., 0)
+    if not callable(train_step):
+        return _report(exercise, FAILED, f"expected a function, got {type(train_step).__name__}.")
+    ref_model, batches = _step_problem()
+    ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.1)
+    expected = [_reference_step(ref_model, xb, yb, nn.MSELoss(), ref_opt) for xb, yb in batches]
+    model, _ = _step_problem()
+    spy = _SpySGD(model.parameters(), lr=0.1)
+    returned = []
+    try:
+        for xb, yb in batches:
+            returned.append(train_step(model, xb, yb, nn.MSELoss(), spy))
+    except NotImplementedError:
+        return _not_done_function(exercise)
+    except Exception as error:  # the learner's code: say it in a sentence
+        return _report(exercise, FAILED, f"your function raised {type(error).__name__}: {error}",
+                       "call the five steps on the arguments: optimizer.zero_grad(), out = model(xb), "
+                       "loss = loss_fn(out, yb), loss.backward(), optimizer.step().")
+    if all(r is None for r in returned):
+        return _report(exercise, FAILED, "your function returns nothing.", "end it with `return loss.item()`.")
+    moved = not torch.equal(model.weight, _step_problem()[0].weight)
+    same_params = torch.allclose(model.weight, ref_model.weight, atol=1e-6) and torch.allclose(
+        model.bias, ref_model.bias, atol=1e-6)
+    calls = spy.calls
+    if "step" not in calls and "step-without-gradients" not in calls:
+        if moved:
+            return _report(exercise, FAILED, "the optimizer passed to your function never made a step.",
+                           "use the optimizer you are given (not a new one): it carries the learning rate and "
+                           "the momentum buffers from step to step.")
+        return _report(exercise, FAILED, "the parameters never changed.",
+                       "forgot optimizer.step(): backward() only computes gradients, step() applies them.")
+    if not moved or "step" not in calls:
+        pairs = zip(calls[:-1], calls[1:], strict=True)
+        if any(a == "zero_grad-clearing" and b == "step-without-gradients" for a, b in pairs):
+            hint = ("zero_grad() runs between backward() and step(), so step() sees zero gradients: "
+                    "call optimizer.zero_grad() first, before the forward pass.")
+        else:
+            hint = "forgot loss.backward(): without it there are no gradients for step() to use."
+        return _report(exercise, FAILED, "the parameters never changed.", hint)
+    if not same_params:
+        if not any(c.startswith("zero_grad") for c in calls):
+            return _report(exercise, FAILED, "the second step moved the parameters too far.",
+                           "forgot optimizer.zero_grad(): PyTorch ADDS new gradients to the old ones, so from the "
+                           "second batch on each step uses the sum of all gradients so far.")
+        return _report(exercise, FAILED, "after two steps the parameters differ from a correct step.",
+                       "use the optimizer you are given (not a new one) and the loss_fn on (model(xb), yb).")
+    if any(isinstance(r, torch.Tensor) for r in returned):
+        return _report(exercise, FAILED, "it returns a tensor.",
+                       "return a plain number with loss.item(): a tensor keeps the whole graph alive.")
+    try:
+        values = [float(r) for r in returned]
+    except (TypeError, ValueError):
+        return _report(exercise, FAILED, f"it returns {returned[0]!r}, not a number.", "return loss.item().")
+    if not all(math.isclose(v, e, rel_tol=1e-5, abs_tol=1e-7) for v, e in zip(values, expected, strict=True)):
+        return _report(exercise, FAILED, f"it returns {values[0]:.4f}, but the batch loss was {expected[0]:.4f}.",
+                       "return the loss computed on this batch BEFORE the step: loss.item().")
+    _report(exercise, PASSED, "zero_grad -> forward -> loss -> backward -> step, and the batch loss is returned.")
+
+
+# --------------------------------------------------------------------------- 06.3 standardise without leakage
+
+
+@_isolated
+def check_3(standardise: Callable[..., Any]) -> None:
+    """Exercise 06.3: ``standardise(train, test)`` scales both with the TRAINING mean and std only."""
+    exercise = "06.3"
+    if checks.is_placeholder(standardise):
+        return checks.check_value(exercise, ..., 0)
+    generator = torch.Generator().manual_seed(3)
+    train = torch.randn(50, 3, generator=generator) * torch.tensor([1.0, 5.0, 0.5]) + torch.tensor([0.0, 10.0, -2.0])
+    test = torch.randn(20, 3, generator=generator) * 2.0 + 3.0  # a test set that looks different on purpose
+    try:
+        result = standardise(train.clone(), test.clone())
+    except NotImplementedError:
+        return _not_done_function(exercise)
+    except Exception as error:
+        return _report(exercise, FAILED, f"your function raised {type(error).__name__}: {error}",
+                       "compute mean and std of `train` along dim=0, then return ((train - mean) / std, "
+                       "(test - mean) / std).")
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        return _report(exercise, FAILED, f"expected a pair (train_scaled, test_scaled), got {type(result).__name__}.",
+                       "return both: `return (train - mean) / std, (test - mean) / std`.")
+    got_train, got_test = (torch.as_tensor(r, dtype=torch.float32) for r in result)
+    if got_train.shape != train.shape or got_test.shape != test.shape:
+        return _report(exercise, FAILED, f"shapes {tuple(got_train.shape)} and {tuple(got_test.shape)}; expected "
+                       f"{tuple(train.shape)} and {tuple(test.shape)}.",
+                       "take the mean and std over the rows (dim=0), one value per column, keeping every row.")
+
+    def scaled(stats_from: torch.Tensor, values: torch.Tensor, unbiased: bool) -> torch.Tensor:
+        return (values - stats_from.mean(0)) / stats_from.std(0, unbiased=unbiased)
+
+    def matches(a: torch.Tensor, b: torch.Tensor) -> bool:
+        return torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
+    both = torch.cat([train, test])
+    for unbiased in (True, False):
+        if matches(got_train, scaled(train, train, unbiased)) and matches(got_test, scaled(train, test, unbiased)):
+            return _report(exercise, PASSED, "both parts are scaled with the training statistics only: no leakage.")
+    for unbiased in (True, False):
+        if matches(got_test, scaled(test, test, unbiased)):
+            return _report(exercise, FAILED, "the test rows were scaled with their own mean and std.",
+                           "use the TRAINING mean and std for the test rows too: the model must see new data "
+                           "through the same lens it was trained with.")
+        if matches(got_test, scaled(both, test, unbiased)) or matches(got_train, scaled(both, train, unbiased)):
+            return _report(exercise, FAILED, "the statistics came from train and test together.",
+                           "that is leakage: the test rows influenced the scaling. Compute mean and std on `train` "
+                           "only.")
+    if matches(got_train, train - train.mean(0)):
+        return _report(exercise, FAILED, "the values are centred but not scaled.", "divide by the std as well.")
+    if matches(got_train, (train - train.mean()) / train.std()):
+        return _report(exercise, FAILED, "one mean and std for the whole table.",
+                       "standardise each column on its own: mean(dim=0) and std(dim=0).")
+    _report(exercise, FAILED, "the scaled values are not (x - train mean) / train std.",
+            "mean = train.mean(dim=0); std = train.std(dim=0); return (train - mean) / std, (test - mean) / std.")
+
+
+# --------------------------------------------------------------------------- 06.4 evaluation
+
+
+class _ProbeNet(nn.Module):
+    """A classifier with dropout that records the mode and grad setting of every forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(4)
+        self.layer = nn.Linear(4, 3)
+        with torch.no_grad():
+            self.layer.weight.copy_(torch.randn(3, 4, generator=generator))
+            self.layer.bias.zero_()
+        self.dropout = nn.Dropout(p=0.5)
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return self.layer(self.dropout(x))
+
+
+def _probe_problem() -> tuple[_ProbeNet, DataLoader, float, float]:
+    generator = torch.Generator().manual_seed(5)
+    X = torch.randn(23, 4, generator=generator)
+    model = _ProbeNet()
+    with torch.no_grad():
+        labels = model.layer(X).argmax(1)
+        labels[::4] = (labels[::4] + 1) % 3  # some rows wrong, so accuracy is not 1
+    loader = DataLoader(TensorDataset(X, labels), batch_size=5)  # 5, 5, 5, 5, 3: a smaller last batch
+    with torch.no_grad():
+        right = (model.layer(X).argmax(1) == labels).float()
+    batch_means = [right[i:i + 5].mean().item() for i in range(0, len(right), 5)]
+    model.seen.clear()
+    model.train()
+    return model, loader, right.mean().item(), sum(batch_means) / len(batch_means)
+
+
+@_isolated
+def check_4(evaluate_accuracy: Callable[..., Any]) -> None:
+    """Exercise 06.4: ``evaluate_accuracy(model, loader)`` in eval mode, without gradients, over all rows."""
+    exercise = "06.4"
+    if checks.is_placeholder(evaluate_accuracy):
+        return checks.check_value(exercise, ..., 0)
+    model, loader, expected, mean_of_batches = _probe_problem()
+    try:
+        got = evaluate_accuracy(model, loader)
+    except NotImplementedError:
+        return _not_done_function(exercise)
+    except Exception as error:
+        return _report(exercise, FAILED, f"your function raised {type(error).__name__}: {error}",
+                       "loop over `for xb, yb in loader:`, count (model(xb).argmax(dim=1) == yb).sum(), divide by "
+                       "the number of rows.")
+    if not model.seen:
+        return _report(exercise, FAILED, "the model was never called.", "call model(xb) for every batch of the loader.")
+    if any(training for training, _ in model.seen):
+        return _report(exercise, FAILED, "the model was in training mode while you evaluated it.",
+                       "forgot model.eval(): dropout stays active in training mode and drops random inputs, so "
+                       "the accuracy is wrong and changes from run to run.")
+    if any(grad for _, grad in model.seen):
+        return _report(exercise, FAILED, "gradients were tracked during evaluation.",
+                       "forgot torch.no_grad(): wrap the loop in `with torch.no_grad():` so no graph is built "
+                       "(faster, less memory; evaluation never calls backward).")
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return _report(exercise, FAILED, f"it returns {got!r}, not a number.", "return correct / total as a float.")
+    if math.isclose(value, expected, abs_tol=1e-6):
+        return _report(exercise, PASSED, f"eval mode, no gradients, accuracy {value:.4f} over all rows.")
+    if math.isclose(value, mean_of_batches, abs_tol=1e-6):
+        return _report(exercise, FAILED, f"{value:.4f} is the mean of the batch accuracies.",
+                       "the last batch is smaller, so averaging batch accuracies weights its rows more: count "
+                       "correct rows over all batches and divide by the total number of rows.")
+    if math.isclose(value, expected * 100, abs_tol=1e-4):
+        return _report(exercise, FAILED, f"{value:.4f} is a percentage.", "return a fraction between 0 and 1.")
+    _report(exercise, FAILED, f"{value:.4f} is not the accuracy ({expected:.4f} expected).",
+            "a prediction is model(xb).argmax(dim=1); accuracy = correct predictions / number of rows.")
+
+
+# --------------------------------------------------------------------------- 06.5 a learning rate that settles
+
+
+@_isolated
+def check_5(lr: Any) -> None:
+    """Exercise 06.5: a learning rate with which 10 steps of plain SGD settle in a minimum of the bumpy curve."""
+    exercise = "06.5"
+    if checks.is_placeholder(lr):
+        return checks.check_value(exercise, ..., 0)
+    try:
+        walk = landscapes.trajectory("bumpy", "sgd", lr=lr, momentum=0.0, steps=10)
+    except landscapes.LandscapeError as error:
+        return _report(exercise, FAILED, str(error), "try a number between 0.001 and 0.1.")
+    outcome = landscapes.describe(walk)
+    if outcome.kind == "converged":
+        return _report(exercise, PASSED, f"with lr={lr:g} SGD {outcome.text}")
+    if outcome.kind == "still far":
+        hint = f"lr={lr:g} is too small: the steps are tiny and 10 of them do not get there. Try a larger value."
+    else:
+        hint = (f"lr={lr:g} is too large: the walk is {outcome.kind} (it overshoots the minimum). "
+                "Try a smaller value.")
+    _report(exercise, FAILED, f"with lr={lr:g}: {outcome.text}", hint)

@@ -1,0 +1,143 @@
+"""The optimizer playground: the pure figure function and the widget shell driven by setting values."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pytest
+
+from course_utils import landscapes
+from course_utils.playground import (
+    OptimizerPlayground,
+    Settings,
+    compare_walks,
+    optimizer_playground,
+    playground_figure,
+    run,
+    status_bundle,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_run_gives_the_walk_and_its_outcome():
+    walk, outcome = run(Settings("bumpy", "sgd", 0.03, 0.0, 10))
+    assert walk.surface == "bumpy" and len(walk.positions) == 11
+    assert outcome.kind == "converged"
+
+
+@pytest.mark.parametrize("surface", list(landscapes.SURFACES))
+def test_figure_has_path_and_loss_panels(surface):
+    walk, outcome = run(Settings(surface, "sgd", 0.001, 0.9, 30))
+    fig = playground_figure(walk, outcome)
+    ax_path, ax_loss = fig.axes[:2]
+    assert ax_path.get_title() == landscapes.get_surface(surface).title
+    assert ax_loss.get_xlabel() == "step"
+    assert fig._suptitle.get_text() == f"sgd, lr=0.001, momentum=0.90: {outcome.headline}"
+
+
+def test_diverged_walk_is_marked_on_the_loss_panel():
+    walk, outcome = run(Settings("rosenbrock", "sgd", 0.1, 0.0, 20))
+    fig = playground_figure(walk, outcome)
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert any("diverged" in t and "at step 1" in t for t in texts)
+    assert "diverged at step 1" in fig._suptitle.get_text()
+
+
+def test_adam_titles_say_beta1():
+    walk, outcome = run(Settings("ravine", "adam", 0.1, 0.9, 10))
+    assert "β1=0.90" in playground_figure(walk, outcome)._suptitle.get_text()
+
+
+def test_compare_walks_one_panel_per_walk():
+    walks = [landscapes.trajectory("bumpy", "sgd", lr=lr, steps=10) for lr in (0.001, 0.03, 0.2)]
+    fig = compare_walks(walks)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["lr=0.001, momentum=0\nstill far", "lr=0.03, momentum=0\nconverged in 2 steps",
+                      "lr=0.2, momentum=0\ndiverged at step 2"]
+    with pytest.raises(ValueError, match="at least one"):
+        compare_walks([])
+
+
+def test_status_bundle_has_text_and_html():
+    walk, outcome = run(Settings("bumpy", "sgd", 0.2, 0.0, 10))
+    bundle = status_bundle(outcome, Settings("bumpy", "sgd", 0.2, 0.0, 10))
+    assert bundle["text/plain"].startswith("Outcome (sgd, lr=0.2, momentum=0.00, 10 steps): diverged at step 2")
+    assert "#c62828" in bundle["text/html"] and "course-playground-status" in bundle["text/html"]
+
+
+def test_widget_redraws_when_a_slider_moves():
+    pg = OptimizerPlayground(Settings("ravine", "sgd", 0.05, 0.0, 40), show=False)
+    assert pg.redraws == 0 and pg.outcome.kind == "still far"
+    first_status = pg.status
+    pg.lr_slider.value = 0.6
+    assert pg.redraws == 1
+    assert pg.settings.lr == pytest.approx(0.6)
+    assert pg.outcome.kind == "diverged" and "diverged at step" in pg.status
+    assert pg.status != first_status
+    assert "lr=0.6" in pg.figure._suptitle.get_text()
+    pg.momentum_slider.value = 0.5
+    pg.lr_slider.value = 0.3
+    assert pg.redraws == 3
+    assert pg.walk.momentum == 0.5 and pg.outcome.kind == "converged"
+
+
+def test_widget_switches_surface_optimizer_and_steps():
+    pg = OptimizerPlayground(show=False)
+    pg.surface_menu.value = "bumpy"
+    pg.steps_slider.value = 10
+    pg.lr_slider.value = 0.03
+    assert pg.walk.surface == "bumpy" and pg.walk.steps == 10
+    assert pg.status.endswith("converged in 2 steps to the minimum at x=1.27 (a local one, not the lowest).")
+    pg.optimizer_menu.value = "adam"
+    assert pg.walk.optimizer == "adam" and pg.redraws == 4
+    assert pg.figure.axes[0].get_title() == landscapes.get_surface("bumpy").title
+
+
+def test_sliders_use_a_log_scale_and_update_only_on_release():
+    pg = OptimizerPlayground(show=False)
+    assert type(pg.lr_slider).__name__ == "FloatLogSlider" and pg.lr_slider.base == 10
+    assert (pg.lr_slider.min, pg.lr_slider.max) == (-4.0, 0.0)
+    assert all(not c.continuous_update for c in (pg.lr_slider, pg.momentum_slider, pg.steps_slider))
+    assert pg.momentum_slider.max == 0.99
+
+
+def test_playground_rejects_bad_settings():
+    with pytest.raises(landscapes.LandscapeError, match="unknown surface"):
+        optimizer_playground(surface="moon", show=False)
+    with pytest.raises(landscapes.LandscapeError, match="lr must be a positive number"):
+        optimizer_playground(lr=-1, show=False)
+    with pytest.raises(landscapes.LandscapeError, match="slider runs from 1e-4 to 1"):
+        optimizer_playground(lr=5.0, show=False)
+    with pytest.raises(landscapes.LandscapeError, match="momentum up to 0.99"):
+        optimizer_playground(momentum=0.995, show=False)
+
+
+def test_shown_playground_updates_its_displays(monkeypatch):
+    shown = []
+
+    class Handle:
+        def __init__(self, obj):
+            self.objs = [obj]
+
+        def update(self, obj, **kwargs):
+            self.objs.append(obj)
+
+    def fake_display(obj, raw=False, display_id=False, **kwargs):
+        shown.append(obj)
+        return Handle(obj) if display_id else None
+
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    monkeypatch.setattr("course_utils.widgets.display", fake_display)
+    pg = optimizer_playground(surface="bumpy", lr=0.01, steps=10)
+    assert "[interactive controls:" in shown[0]["text/plain"]  # controls with their text fallback
+    assert shown[1] is pg.figure  # the figure as an ordinary output
+    assert shown[2]["text/plain"].startswith("Outcome (sgd, lr=0.01")
+    pg.lr_slider.value = 0.2
+    assert pg.live.redraws == 1 and pg.live.handle.objs[-1] is pg.figure
+    assert pg._status_handle.objs[-1]["text/plain"].startswith("Outcome (sgd, lr=0.2, momentum=0.00, 10 steps): diverged")
