@@ -1,0 +1,279 @@
+"""Generated sequence data for notebook 09 (RNN), offline and seeded.
+
+* ``remember_first_batch``: a memory task. Each sequence is a string of random symbols; the
+  target is the FIRST symbol. A marker channel flags the first step. Solving it needs a
+  memory that holds one symbol across the whole sequence while ignoring the rest.
+* ``variable_length_sequences``: sequences of different lengths, for padding and packing.
+* ``multi_sine_series`` and ``sliding_windows``: a noisy multi-frequency signal and its
+  (window -> next values) pairs for forecasting; targets are (N, horizon), never (N,).
+* ``template_corpus`` and ``CharVocab``: a small English-like text made from templates, and
+  the character <-> index mapping of a character-level language model.
+* ``apply_temperature``, ``next_char_figure`` and ``TemperatureExplorer``: sampling with a
+  temperature, its picture, and the thin widget shell around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+
+from course_utils.widgets import LiveFigure, show_controls
+
+# --------------------------------------------------------------------------- memory task
+
+
+def remember_first_batch(
+    batch_size: int, length: int, n_symbols: int = 4, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of the "remember the first symbol" task.
+
+    Returns ``X`` float32 (batch, length, n_symbols + 1): one-hot symbols plus a marker channel
+    that is 1 at the first step only, and ``y`` int64 (batch,): the first symbol. Every later
+    step shows another random symbol from the same alphabet, so the memory must ignore them.
+    """
+    for name, value, minimum in (("batch_size", batch_size, 1), ("length", length, 1), ("n_symbols", n_symbols, 2)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f"{name} must be an int ≥ {minimum}; got {value!r}.")
+    symbols = torch.randint(0, n_symbols, (batch_size, length), generator=generator)
+    X = torch.cat([F.one_hot(symbols, n_symbols).float(), torch.zeros(batch_size, length, 1)], dim=2)
+    X[:, 0, n_symbols] = 1.0
+    return X, symbols[:, 0].clone()
+
+
+# --------------------------------------------------------------------------- variable lengths
+
+
+def variable_length_sequences(
+    n: int, min_length: int = 2, max_length: int = 10, n_features: int = 3, seed: int = 0
+) -> list[torch.Tensor]:
+    """``n`` float32 sequences of shape (L_i, n_features) with lengths drawn from [min_length, max_length]."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}.")
+    if not 1 <= min_length <= max_length:
+        raise ValueError(f"need 1 ≤ min_length ≤ max_length; got min_length={min_length}, max_length={max_length}.")
+    if n_features < 1:
+        raise ValueError(f"n_features must be ≥ 1; got {n_features}.")
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(min_length, max_length + 1, (n,), generator=g).tolist()
+    return [torch.randn(length, n_features, generator=g) for length in lengths]
+
+
+# --------------------------------------------------------------------------- time series
+
+
+def multi_sine_series(
+    n_steps: int = 800,
+    periods: Sequence[float] = (40.0, 17.0, 9.0),
+    amplitudes: Sequence[float] = (1.0, 0.5, 0.3),
+    noise: float = 0.1,
+    seed: int = 0,
+) -> torch.Tensor:
+    """A float32 signal of ``n_steps`` values: a sum of sines (random phases) plus Gaussian noise."""
+    if not isinstance(n_steps, int) or n_steps < 2:
+        raise ValueError(f"n_steps must be an int ≥ 2; got {n_steps!r}.")
+    if len(periods) != len(amplitudes) or not periods:
+        raise ValueError(f"give one amplitude per period; got {len(periods)} periods and {len(amplitudes)} amplitudes.")
+    if any(p <= 0 for p in periods) or noise < 0:
+        raise ValueError("periods must be > 0 and noise ≥ 0.")
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_steps)
+    phases = rng.uniform(0, 2 * np.pi, size=len(periods))
+    clean = sum(a * np.sin(2 * np.pi * t / p + ph) for p, a, ph in zip(periods, amplitudes, phases, strict=True))
+    return torch.tensor(clean + rng.normal(0, noise, size=n_steps), dtype=torch.float32)
+
+
+def sliding_windows(series: torch.Tensor, window: int, horizon: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut a 1-D series into (window -> next ``horizon`` values) pairs.
+
+    Returns ``X`` (N, window, 1), one feature per time step as RNN layers expect with
+    ``batch_first=True``, and ``y`` (N, horizon), the same 2-D shape as a model's output, so
+    ``MSELoss`` compares matching elements (a (N,) target would broadcast to (N, N)).
+    """
+    if series.dim() != 1:
+        raise ValueError(f"sliding_windows takes a 1-D series; got shape {tuple(series.shape)}.")
+    if not isinstance(window, int) or window < 1 or not isinstance(horizon, int) or horizon < 1:
+        raise ValueError(f"window and horizon must be positive ints; got window={window!r}, horizon={horizon!r}.")
+    n = len(series) - window - horizon + 1
+    if n < 1:
+        raise ValueError(f"a series of {len(series)} values is too short for window={window} and horizon={horizon}.")
+    spans = series.unfold(0, window + horizon, 1)  # (N, window + horizon)
+    return spans[:, :window].unsqueeze(-1).contiguous(), spans[:, window:].contiguous()
+
+
+# --------------------------------------------------------------------------- text
+
+_SUBJECTS = ("the cat", "the dog", "a small bird", "my friend", "the old man", "a young girl", "the teacher",
+             "our neighbour", "the fox", "a tired farmer")
+_VERBS = ("sees", "likes", "finds", "follows", "watches", "helps", "paints", "carries", "hears", "forgets")
+_OBJECTS = ("the red ball", "a green apple", "the blue door", "a yellow kite", "the quiet river", "an old book",
+            "a warm coat", "the little boat", "a bright lamp", "the white horse")
+_PLACES = ("in the park", "at home", "near the river", "by the sea", "under the tree", "in the garden",
+           "on the hill", "at school")
+_TIMES = ("today", "every morning", "at night", "on sunday", "after lunch", "in winter")
+_TEMPLATES = (
+    "{S} {V} {O} {P}.",
+    "{T}, {S} {V} {O}.",
+    "{S} {V} {O} and {S2} {V2} {O2}.",
+    "{P}, {S} {V} {O} {T}.",
+    "does {S} see {O}? yes, {S} {V} {O}.",
+)
+
+
+def template_corpus(n_sentences: int = 400, seed: int = 0) -> str:
+    """A small English-like text, one sentence per line, filled from templates with a fixed seed.
+
+    It uses under 30 characters (lower-case letters, space, ',', '.', '?', newline) and has a clear structure, so a
+    small character-level model can learn its spelling and grammar in seconds.
+    """
+    if not isinstance(n_sentences, int) or n_sentences < 1:
+        raise ValueError(f"n_sentences must be a positive int; got {n_sentences!r}.")
+    rng = np.random.default_rng(seed)
+
+    def pick(options: Sequence[str]) -> str:
+        return options[int(rng.integers(len(options)))]
+
+    lines = []
+    for _ in range(n_sentences):
+        template = pick(_TEMPLATES)
+        lines.append(template.format(
+            S=pick(_SUBJECTS), V=pick(_VERBS), O=pick(_OBJECTS), P=pick(_PLACES), T=pick(_TIMES),
+            S2=pick(_SUBJECTS), V2=pick(_VERBS), O2=pick(_OBJECTS),
+        ))
+    return "\n".join(lines) + "\n"
+
+
+class CharVocab:
+    """The characters of a text, sorted, with ``encode`` (str -> int64 tensor) and ``decode`` (ids -> str)."""
+
+    def __init__(self, chars: Sequence[str]) -> None:
+        chars = list(chars)
+        if not chars or len(set(chars)) != len(chars) or any(len(c) != 1 for c in chars):
+            raise ValueError("CharVocab needs a non-empty list of distinct single characters.")
+        self.chars = chars
+        self.index = {c: i for i, c in enumerate(chars)}
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        if not text:
+            raise ValueError("CharVocab.from_text got an empty text.")
+        return cls(sorted(set(text)))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> torch.Tensor:
+        unknown = sorted(set(text) - set(self.index))
+        if unknown:
+            raise ValueError(f"characters {unknown!r} are not in the vocabulary (it has {len(self)} characters).")
+        return torch.tensor([self.index[c] for c in text], dtype=torch.int64)
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        if any(not 0 <= i < len(self) for i in ids):
+            raise ValueError(f"ids must be in 0..{len(self) - 1}.")
+        return "".join(self.chars[i] for i in ids)
+
+
+def next_char_batches(
+    ids: torch.Tensor, batch_size: int, length: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random training windows for next-character prediction (teacher forcing).
+
+    Returns ``inputs`` (batch, length) and ``targets`` (batch, length) = inputs shifted by one.
+    """
+    if ids.dim() != 1 or len(ids) <= length + 1:
+        raise ValueError(f"need a 1-D id tensor longer than length + 1 = {length + 1}; got shape {tuple(ids.shape)}.")
+    starts = torch.randint(0, len(ids) - length - 1, (batch_size,), generator=generator)
+    offsets = starts[:, None] + torch.arange(length + 1)
+    windows = ids[offsets]
+    return windows[:, :-1], windows[:, 1:]
+
+
+# --------------------------------------------------------------------------- temperature
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Probabilities softmax(logits / temperature) over the last dimension.
+
+    Temperature < 1 sharpens the distribution (safer, more repetitive text); > 1 flattens it.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature!r} (use a small value such as 0.05 for greedy).")
+    return torch.softmax(logits / temperature, dim=-1)
+
+
+def next_char_figure(logits: torch.Tensor, labels: Sequence[str], temperature: float, top: int = 12,
+                     title: str | None = None) -> Figure:
+    """Bar chart of the ``top`` most likely next characters at a temperature."""
+    if logits.dim() != 1 or len(labels) != len(logits):
+        raise ValueError(f"need 1-D logits and one label per logit; got {tuple(logits.shape)} and {len(labels)} labels.")
+    probs = apply_temperature(logits.detach().float(), temperature)
+    keep = torch.argsort(logits, descending=True)[:top].tolist()  # the same order at every temperature
+    names = [repr(labels[i])[1:-1] if labels[i] != " " else "␣" for i in keep]
+    fig, ax = plt.subplots(figsize=(6.4, 2.8))
+    ax.bar(range(len(keep)), probs[keep].numpy(), color="tab:blue")
+    ax.set_xticks(range(len(keep)), names)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability")
+    ax.set_title(title or f"next character, temperature {temperature:.2f}")
+    fig.tight_layout()
+    return fig
+
+
+class TemperatureExplorer:
+    """A temperature slider over next-character probabilities, with a text sample as status.
+
+    ``logits``: the model's next-character logits after a prompt (1-D); ``sample_fn(t)`` returns
+    a text sampled at temperature ``t`` (optional). Tests set ``.temperature.value`` and read
+    ``.redraws``, ``.fig`` and ``.status.value``.
+    """
+
+    def __init__(self, logits: torch.Tensor, labels: Sequence[str],
+                 sample_fn: Callable[[float], str] | None = None, temperature: float = 1.0) -> None:
+        import ipywidgets as w
+
+        if logits.dim() != 1 or len(labels) != len(logits):
+            raise ValueError(f"need 1-D logits and one label per logit; got {tuple(logits.shape)} and {len(labels)}.")
+        self.logits, self.labels, self.sample_fn = logits.detach(), list(labels), sample_fn
+        self.temperature = w.FloatLogSlider(value=temperature, base=10, min=-1.3, max=0.5, step=0.05,
+                                            description="temperature", continuous_update=False, readout_format=".2f")
+        self.status = w.HTML("")
+        self.box = w.VBox([self.temperature, self.status])
+        self.fig = self.figure()
+        self.redraws = 0
+        self.live: LiveFigure | None = None
+        self.temperature.observe(self._redraw, names="value")
+        self._set_status()
+
+    def figure(self) -> Figure:
+        return next_char_figure(self.logits, self.labels, self.temperature.value)
+
+    def _set_status(self) -> None:
+        t = self.temperature.value
+        probs = apply_temperature(self.logits.float(), t)
+        entropy = -(probs * probs.clamp_min(1e-12).log()).sum().item()
+        text = f"temperature {t:.2f}: top probability {probs.max().item():.2f}, entropy {entropy:.2f} nats"
+        if self.sample_fn is not None:
+            sample = self.sample_fn(t).replace("&", "&amp;").replace("<", "&lt;").replace("\n", " / ")
+            text += f"<br><tt>{sample}</tt>"
+        self.status.value = text
+
+    def _redraw(self, _change=None) -> None:
+        old = self.fig
+        self.fig = self.figure()
+        self.redraws += 1
+        self._set_status()
+        if self.live is not None:
+            self.live.update(self.fig)
+        else:
+            plt.close(old)
+
+    def show(self) -> None:
+        """Display the slider (with a text fallback) and the figure as an ordinary output."""
+        show_controls(self.box, "a temperature slider that redraws the next-character probabilities and a sample")
+        self.live = LiveFigure(self.fig)
