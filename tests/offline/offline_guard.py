@@ -1,4 +1,4 @@
-"""Block every network connection that does not go to this machine (loopback).
+"""Block every network connection (and name lookup) that does not stay on this machine.
 
 The course promises that the default path of every notebook runs offline. The
 notebook tests put ``tests/offline`` on ``PYTHONPATH``, so ``sitecustomize`` installs
@@ -46,10 +46,36 @@ def _refuse(address) -> None:
     raise OfflineViolation(message)
 
 
-def install(connect=None, connect_ex=None) -> None:
-    """Wrap ``socket.socket.connect``/``connect_ex`` (the originals can be injected for tests)."""
+def needs_dns(host) -> bool:
+    """True when looking ``host`` up would ask a name server (not an IP literal, not localhost)."""
+    if host is None:
+        return False
+    if isinstance(host, bytes):
+        host = host.decode()
+    host = str(host).split("%")[0]
+    if host in _LOCAL_NAMES:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return False
+    except ValueError:
+        return True
+
+
+def install(connect=None, connect_ex=None, getaddrinfo=None) -> None:
+    """Wrap ``socket.socket.connect``/``connect_ex`` and ``socket.getaddrinfo``.
+
+    The originals can be injected for tests, so that a test never reaches the network
+    even if the guard were broken.
+    """
     original_connect = connect or socket.socket.connect
     original_connect_ex = connect_ex or socket.socket.connect_ex
+    original_getaddrinfo = getaddrinfo or socket.getaddrinfo
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if needs_dns(host):
+            _refuse((host, *args[:1]))
+        return original_getaddrinfo(host, *args, **kwargs)
 
     def guarded_connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and not is_local(address):
@@ -63,3 +89,4 @@ def install(connect=None, connect_ex=None) -> None:
 
     socket.socket.connect = guarded_connect
     socket.socket.connect_ex = guarded_connect_ex
+    socket.getaddrinfo = guarded_getaddrinfo
