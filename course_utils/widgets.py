@@ -42,3 +42,44 @@ class LiveFigure:
         self.redraws += 1
         if self.handle is not None:
             self.handle.update(self.fig)
+
+
+class Explorer:
+    """Base of the course's widget shells: controls above, one ``LiveFigure`` below.
+
+    A subclass builds ``self.box`` (the ipywidgets controls) before calling
+    ``super().__init__()``, sets ``description`` (the plain-text fallback), implements
+    ``figure()`` (read the controls, return a new Figure from a pure function) and may
+    override ``on_redraw()`` to refresh status text. Wire controls with
+    ``control.observe(self.redraw, names="value")``.
+    """
+
+    description = "interactive controls"
+
+    def __init__(self) -> None:
+        self.live: LiveFigure | None = None
+        self.redraws = 0
+        self.fig = self.figure()
+        self.on_redraw()
+
+    def figure(self) -> Figure:
+        raise NotImplementedError("an Explorer subclass must implement figure()")
+
+    def on_redraw(self) -> None:
+        """Hook for subclasses: update status text after each new figure."""
+
+    def redraw(self, _change=None) -> None:
+        """Recompute the figure from the controls and show it in place of the old one."""
+        old = self.fig
+        self.fig = self.figure()
+        self.redraws += 1
+        self.on_redraw()
+        if self.live is not None:
+            self.live.update(self.fig)
+        else:
+            plt.close(old)
+
+    def show(self) -> None:
+        """Display the controls (with their text fallback) and the current figure."""
+        show_controls(self.box, self.description)
+        self.live = LiveFigure(self.fig)

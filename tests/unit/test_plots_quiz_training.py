@@ -107,3 +107,34 @@ def test_early_stopping_restores_the_best_weights():
                            val_loader=val, patience=2, progress=False)
     best = min(history.val_loss)
     assert training.evaluate(model, val, nn.CrossEntropyLoss())[0] == pytest.approx(best, rel=1e-6)
+
+
+def test_explorer_base_redraws_from_its_controls():
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from course_utils.widgets import Explorer
+
+    class Scale(Explorer):
+        description = "a slope slider"
+
+        def __init__(self):
+            self.slope = w.FloatSlider(value=1.0, min=0.0, max=3.0)
+            self.box = w.VBox([self.slope])
+            self.status = ""
+            super().__init__()
+            self.slope.observe(self.redraw, names="value")
+
+        def figure(self):
+            fig, ax = plt.subplots()
+            ax.set_title(f"slope {self.slope.value:.1f}")
+            return fig
+
+        def on_redraw(self):
+            self.status = f"slope is {self.slope.value:.1f}"
+
+    explorer = Scale()
+    assert explorer.redraws == 0 and explorer.status == "slope is 1.0"
+    explorer.slope.value = 2.5
+    assert explorer.redraws == 1 and explorer.fig.axes[0].get_title() == "slope 2.5"
+    assert explorer.status == "slope is 2.5"
