@@ -20,6 +20,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils.widgets import Explorer
+
 # --------------------------------------------------------------------------- activations
 
 
@@ -362,13 +364,15 @@ def activation_gallery(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky
 # --------------------------------------------------------------------------- widget shell
 
 
-class ActivationExplorer:
+class ActivationExplorer(Explorer):
     """Dropdown (activation), input-range slider and slope/α slider around ``activation_figure``.
 
     ``show()`` displays the controls, a status line and the figure (an ordinary output,
     redrawn in place). Tests drive it by setting ``.name.value`` etc. and reading
     ``.redraws``, ``.status.value`` and ``.fig``.
     """
+
+    description = "an activation dropdown, a slope/alpha slider (Leaky ReLU, ELU) and an input-range slider"
 
     def __init__(self, name: str = "sigmoid", x_range: tuple[float, float] = (-5.0, 5.0),
                  param: float = 0.1) -> None:
@@ -381,39 +385,17 @@ class ActivationExplorer:
         self.param = w.FloatSlider(value=param, min=0.0, max=2.0, step=0.01, description="slope / α",
                                    continuous_update=False, readout_format=".2f")
         self.status = w.HTML()
-        self.redraws = 0
-        self.live = None
-        self.fig = self._figure()
-        self.status.value = self._summary()
-        for control in (self.name, self.x_range, self.param):
-            control.observe(self._on_change, names="value")
         self.box = w.VBox([w.HBox([self.name, self.param]), self.x_range, self.status])
+        super().__init__()
+        for control in (self.name, self.x_range, self.param):
+            control.observe(self.redraw, names="value")
 
     def _args(self) -> tuple[str, float, float, float]:
         lo, hi = self.x_range.value
         return self.name.value, float(lo), float(hi), float(self.param.value)
 
-    def _figure(self) -> Figure:
-        name, lo, hi, p = self._args()
-        return activation_figure(name, lo, hi, p)
+    def figure(self) -> Figure:
+        return activation_figure(*self._args())
 
-    def _summary(self) -> str:
-        name, lo, hi, p = self._args()
-        return summary(name, lo, hi, p)
-
-    def _on_change(self, _change=None) -> None:
-        self.fig = self._figure()
-        self.status.value = self._summary()
-        self.redraws += 1
-        if self.live is not None:
-            self.live.update(self.fig)
-        else:
-            plt.close(self.fig)
-
-    def show(self) -> None:
-        """Display the controls (with a text fallback) and the figure below them."""
-        from course_utils.widgets import LiveFigure, show_controls
-
-        show_controls(self.box, "an activation dropdown, a slope/alpha slider (Leaky ReLU, ELU) "
-                                "and an input-range slider")
-        self.live = LiveFigure(self.fig)
+    def on_redraw(self) -> None:
+        self.status.value = summary(*self._args())

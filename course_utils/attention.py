@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from course_utils.widgets import LiveFigure, show_controls
+from course_utils.widgets import Explorer
 
 # --------------------------------------------------------------------------- attention
 
@@ -253,7 +253,7 @@ def attention_map_figure(
     return fig
 
 
-class AttentionExplorer:
+class AttentionExplorer(Explorer):
     """Sliders for example, layer and head over precomputed attention weights.
 
     ``weights``: (examples, layers, heads, L_q, L_k). ``query_labels[e]`` / ``key_labels[e]``
@@ -261,6 +261,8 @@ class AttentionExplorer:
     Call ``show()`` in a notebook; tests set ``.example.value`` etc. and read
     ``.redraws``, ``.fig`` and ``.status.value``.
     """
+
+    description = "sliders that pick the example, the layer and the head"
 
     def __init__(
         self,
@@ -294,12 +296,9 @@ class AttentionExplorer:
         self.head = w.IntSlider(value=head, min=0, max=n_heads - 1, description="head", continuous_update=False)
         self.status = w.HTML("")
         self.box = w.VBox([w.HBox([self.example, self.layer, self.head]), self.status])
-        self.fig = self.figure()
-        self.redraws = 0
-        self.live: LiveFigure | None = None
+        super().__init__()
         for control in (self.example, self.layer, self.head):
-            control.observe(self._redraw, names="value")
-        self._set_status()
+            control.observe(self.redraw, names="value")
 
     def figure(self) -> Figure:
         """The figure for the current control values (pure: depends only on them)."""
@@ -311,24 +310,9 @@ class AttentionExplorer:
             None if self.titles is None else self.titles[e],
         )
 
-    def _set_status(self) -> None:
+    def on_redraw(self) -> None:
         w = self.weights[self.example.value, self.layer.value, self.head.value]
         self.status.value = (
             f"example {self.example.value}, layer {self.layer.value}, head {self.head.value}: "
             f"the strongest weight of each row averages {w.max(dim=-1).values.mean().item():.2f}"
         )
-
-    def _redraw(self, _change=None) -> None:
-        old = self.fig
-        self.fig = self.figure()
-        self.redraws += 1
-        self._set_status()
-        if self.live is not None:
-            self.live.update(self.fig)
-        else:
-            plt.close(old)
-
-    def show(self) -> None:
-        """Display the controls (with a text fallback) and the figure as an ordinary output."""
-        show_controls(self.box, "sliders that pick the example, the layer and the head")
-        self.live = LiveFigure(self.fig)

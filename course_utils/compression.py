@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils.widgets import Explorer
+
 # --------------------------------------------------------------------------- quantization
 
 
@@ -324,12 +326,16 @@ def bit_width_figure(weights: torch.Tensor, bits: int, all_bits: Sequence[int] =
     return fig
 
 
-class BitWidthExplorer:
+class BitWidthExplorer(Explorer):
     """Slider (2-8 bits) -> ``bit_width_figure`` and a status line, optionally with a model's accuracy.
 
     ``accuracy_at(bits)`` (optional) returns the test accuracy of the model with every weight at
-    that bit width; it should be fast (an evaluation, not a training run).
+    that bit width; it should be fast (an evaluation, not a training run). With ``display=True``
+    the constructor shows the slider and the figure at once. Tests read ``.redraws``, ``.fig``
+    and ``.status.value``.
     """
+
+    description = "a bit-width slider (2 to 8 bits)"
 
     def __init__(
         self,
@@ -340,22 +346,18 @@ class BitWidthExplorer:
     ) -> None:
         import ipywidgets as w
 
-        from course_utils.widgets import LiveFigure, show_controls
-
         qrange(bits)
         self.weights = weights.detach()
         self.accuracy_at = accuracy_at
         self.slider = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
-        self.status = w.HTML(self.status_text(bits))
-        self.figure = bit_width_figure(self.weights, bits)
-        self.live: LiveFigure | None = None
+        self.status = w.HTML()
+        self.box = w.VBox([self.slider, self.status])
+        super().__init__()
         if display:
-            show_controls(w.VBox([self.slider, self.status]), "a bit-width slider (2 to 8 bits)")
-            self.live = LiveFigure(self.figure)
+            self.show()
         else:
-            plt.close(self.figure)
-        self.redraws = 0
-        self.slider.observe(self._on_change, names="value")
+            plt.close(self.fig)
+        self.slider.observe(self.redraw, names="value")
 
     def status_text(self, bits: int) -> str:
         rms = rms_error_by_bits(self.weights, [bits])[bits]
@@ -364,16 +366,11 @@ class BitWidthExplorer:
             text += f", test accuracy with all weights at {bits} bits: {self.accuracy_at(bits):.4f}"
         return text
 
-    def _on_change(self, change: dict) -> None:
-        bits = int(change["new"])
-        self.status.value = self.status_text(bits)
-        new_figure = bit_width_figure(self.weights, bits)
-        if self.live is not None:
-            self.live.update(new_figure)
-        else:
-            plt.close(self.figure)
-        self.figure = new_figure
-        self.redraws += 1
+    def figure(self) -> Figure:
+        return bit_width_figure(self.weights, self.slider.value)
+
+    def on_redraw(self) -> None:
+        self.status.value = self.status_text(self.slider.value)
 
 
 @dataclass(frozen=True)

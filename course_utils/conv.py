@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from course_utils.widgets import LiveFigure, show_controls
+from course_utils.widgets import Explorer
 
 IntPair = int | tuple[int, int]
 
@@ -252,7 +252,7 @@ def kernel_figure(image: torch.Tensor, kernel: torch.Tensor, title: str | None =
     return fig
 
 
-class KernelEditor:
+class KernelEditor(Explorer):
     """A preset dropdown and nine number boxes that edit a 3x3 kernel applied to an image.
 
     Call ``show()`` in a notebook. Tests set ``.preset.value`` or ``.cells[k].value`` and read
@@ -260,6 +260,7 @@ class KernelEditor:
     """
 
     CUSTOM = "custom"
+    description = "a preset menu and nine number boxes that edit the 3x3 kernel"
 
     def __init__(
         self,
@@ -284,13 +285,10 @@ class KernelEditor:
         grid = w.GridBox(self.cells, layout=w.Layout(grid_template_columns="repeat(3, 85px)"))
         self.box = w.VBox([self.preset, grid, self.status])
         self._busy = False
-        self.redraws = 0
-        self.fig = self.figure()
-        self.live: LiveFigure | None = None
+        super().__init__()
         self.preset.observe(self._on_preset, names="value")
         for cell in self.cells:
             cell.observe(self._on_cell, names="value")
-        self._set_status()
 
     def kernel(self) -> torch.Tensor:
         """The 3x3 kernel in the number boxes."""
@@ -299,7 +297,7 @@ class KernelEditor:
     def figure(self) -> Figure:
         return kernel_figure(self.image, self.kernel(), title=f"output ({self.preset.value})")
 
-    def _set_status(self) -> None:
+    def on_redraw(self) -> None:
         k = self.kernel()
         out = filter_image(self.image, k)
         note = "keeps the overall brightness" if abs(k.sum().item() - 1) < 1e-6 else (
@@ -310,16 +308,6 @@ class KernelEditor:
             f"output range [{out.min().item():.3f}, {out.max().item():.3f}]"
         )
 
-    def _redraw(self) -> None:
-        old = self.fig
-        self.fig = self.figure()
-        self.redraws += 1
-        self._set_status()
-        if self.live is not None:
-            self.live.update(self.fig)
-        else:
-            plt.close(old)
-
     def _on_preset(self, change) -> None:
         if self._busy or change["new"] == self.CUSTOM:
             return
@@ -327,7 +315,7 @@ class KernelEditor:
         for cell, value in zip(self.cells, self.presets[change["new"]].flatten().tolist(), strict=True):
             cell.value = round(value, 4)
         self._busy = False
-        self._redraw()
+        self.redraw()
 
     def _on_cell(self, _change) -> None:
         if self._busy:
@@ -335,9 +323,4 @@ class KernelEditor:
         self._busy = True
         self.preset.value = self.CUSTOM
         self._busy = False
-        self._redraw()
-
-    def show(self) -> None:
-        """Display the controls (with a text fallback) and the figure as an ordinary output."""
-        show_controls(self.box, "a preset menu and nine number boxes that edit the 3x3 kernel")
-        self.live = LiveFigure(self.fig)
+        self.redraw()

@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
+from course_utils.widgets import Explorer
+
 # --------------------------------------------------------------------------- finite differences
 
 
@@ -236,11 +238,13 @@ def spread(norms: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- the widget shell
 
 
-class GradientNormExplorer:
+class GradientNormExplorer(Explorer):
     """Depth, activation and init gain controls over ``gradient_norm_figure`` for a fixed batch (X, y).
 
     State for tests: ``redraws``, ``status.value``, ``norms`` (of the current setting).
     """
+
+    description = "activation, depth and init gain of a deep network"
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, *, depth: int = 20, activation: str = "sigmoid",
                  gain: float = math.sqrt(2.0)):
@@ -253,36 +257,27 @@ class GradientNormExplorer:
                                      readout_format=".2f", continuous_update=False)
         self.status = w.HTML()
         self.box = w.VBox([w.HBox([self.activation, self.depth]), self.gain, self.status])
-        self.live = None
         self.norms: list[float] = []
-        self._compute()
+        super().__init__()
         for control in (self.activation, self.depth, self.gain):
-            control.observe(self._redraw, names="value")
+            control.observe(self.redraw, names="value")
 
-    def _compute(self) -> None:
-        self.norms = gradient_norms(self.activation.value, self.depth.value, self.X, self.y, gain=self.gain.value)
-        self.status.value = (
+    def _summary(self) -> str:
+        return (
             f"{self.activation.value}, depth {self.depth.value}, gain {self.gain.value:.2f}: "
             f"last layer / first layer = {spread(self.norms):.3g}"
         )
 
     def figure(self) -> Figure:
+        """Recompute ``norms`` for the current controls and plot them."""
+        self.norms = gradient_norms(self.activation.value, self.depth.value, self.X, self.y, gain=self.gain.value)
         label = f"{self.activation.value}, gain {self.gain.value:.2f}"
-        return gradient_norm_figure({label: self.norms}, title=self.status.value)
+        return gradient_norm_figure({label: self.norms}, title=self._summary())
+
+    def on_redraw(self) -> None:
+        self.status.value = self._summary()
 
     def show(self) -> GradientNormExplorer:
-        """Display the controls (with a text fallback) and the figure for the current settings."""
-        from course_utils.widgets import LiveFigure, show_controls
-
-        show_controls(self.box, "activation, depth and init gain of a deep network")
-        self.live = LiveFigure(self.figure())
+        """Display the controls and the figure; return the explorer (so one line builds and shows it)."""
+        super().show()
         return self
-
-    @property
-    def redraws(self) -> int:
-        return self.live.redraws if self.live is not None else 0
-
-    def _redraw(self, _change=None) -> None:
-        self._compute()
-        if self.live is not None:
-            self.live.update(self.figure())

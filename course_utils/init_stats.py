@@ -18,6 +18,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils.widgets import Explorer
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity}
 SCHEMES = ("zeros", "constant", "normal", "uniform01", "default", "xavier", "he", "orthogonal")
 
@@ -369,8 +371,10 @@ def hidden_unit_spread(layer: nn.Linear) -> float:
     return (w.max(dim=0).values - w.min(dim=0).values).max().item()
 
 
-class InitExplorer:
+class InitExplorer(Explorer):
     """Widget shell: depth, width, activation and init std -> ``activation_spread_figure``."""
+
+    description = "sliders for depth, width and init std, and an activation menu"
 
     def __init__(self, depth: int = 10, width: int = 256, activation: str = "tanh", std: float = 0.05) -> None:
         import ipywidgets as w
@@ -385,36 +389,22 @@ class InitExplorer:
             value=std, base=10, min=-3, max=0.5, step=0.05, description="init std", continuous_update=False,
             readout_format=".3g", style=style,
         )
-        self.status = w.HTML(self._status_text())
+        self.status = w.HTML()
         self.box = w.VBox([w.HBox([self.depth, self.width]), w.HBox([self.activation, self.std]), self.status])
-        self.live = None
-        self.fig = activation_spread_figure(depth, width, activation, std)
+        super().__init__()
         for control in (self.depth, self.width, self.activation, self.std):
             control.observe(self.redraw, names="value")
 
     def settings(self) -> tuple[int, int, str, float]:
         return self.depth.value, self.width.value, self.activation.value, float(self.std.value)
 
-    def _status_text(self) -> str:
-        return spread_status(*self.settings())
+    def figure(self) -> Figure:
+        return activation_spread_figure(*self.settings())
+
+    def on_redraw(self) -> None:
+        self.status.value = spread_status(*self.settings())
 
     def show(self) -> InitExplorer:
-        """Display the controls (with a text fallback) and the figure for the current settings."""
-        from course_utils.widgets import LiveFigure, show_controls
-
-        show_controls(self.box, "sliders for depth, width and init std, and an activation menu")
-        self.live = LiveFigure(self.fig)
+        """Display the controls and the figure; return the explorer (so one line builds and shows it)."""
+        super().show()
         return self
-
-    @property
-    def redraws(self) -> int:
-        return 0 if self.live is None else self.live.redraws
-
-    def redraw(self, _change=None) -> None:
-        """Recompute the figure and the status line for the current settings."""
-        self.fig = activation_spread_figure(*self.settings())
-        self.status.value = self._status_text()
-        if self.live is not None:
-            self.live.update(self.fig)
-        else:
-            plt.close(self.fig)

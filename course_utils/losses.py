@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from course_utils.widgets import Explorer
+
 REDUCTIONS = ("mean", "sum", "none")
 REGRESSION, BINARY = "regression", "binary"
 EXPLORER_KINDS = (REGRESSION, BINARY)
@@ -244,11 +246,13 @@ def loss_explorer_figure(
 # --------------------------------------------------------------------------- the widget shell
 
 
-class LossExplorer:
+class LossExplorer(Explorer):
     """Sliders for one prediction (or logit), its target and Huber's δ; redraws ``loss_explorer_figure``.
 
-    State for tests: ``redraws`` (through ``live``), ``status.value`` and the figure's titles.
+    State for tests: ``redraws``, ``status.value`` and the titles of ``fig`` (and ``live.fig``).
     """
+
+    description = "task (regression or binary), the prediction or logit, the target and Huber's delta"
 
     def __init__(self, kind: str = REGRESSION, value: float = 2.0, target: float = 1.0, delta: float = 1.0):
         import ipywidgets as w
@@ -265,11 +269,11 @@ class LossExplorer:
                                     continuous_update=False)
         self.delta = w.FloatSlider(value=delta, min=0.1, max=3.0, step=0.1, description="Huber δ",
                                    continuous_update=False)
-        self.status = w.HTML(self.summary())
+        self.status = w.HTML()
         self.box = w.VBox([self.kind, w.HBox([self.value, self.target]), self.delta, self.status])
-        self.live = None
+        super().__init__()
         for control in (self.kind, self.value, self.target, self.delta):
-            control.observe(self._redraw, names="value")
+            control.observe(self.redraw, names="value")
 
     def summary(self) -> str:
         return explorer_summary(self.kind.value, self.value.value, self.target.value, self.delta.value)
@@ -277,20 +281,11 @@ class LossExplorer:
     def figure(self) -> Figure:
         return loss_explorer_figure(self.kind.value, self.value.value, self.target.value, self.delta.value)
 
-    def show(self) -> LossExplorer:
-        """Display the controls (with a text fallback) and the figure for the current settings."""
-        from course_utils.widgets import LiveFigure, show_controls
-
-        show_controls(self.box, "task (regression or binary), the prediction or logit, the target and Huber's delta")
-        self.live = LiveFigure(self.figure())
-        return self
-
-    @property
-    def redraws(self) -> int:
-        return self.live.redraws if self.live is not None else 0
-
-    def _redraw(self, _change=None) -> None:
+    def on_redraw(self) -> None:
         self.status.value = self.summary()
-        if self.live is not None:
-            self.live.update(self.figure())
+
+    def show(self) -> LossExplorer:
+        """Display the controls and the figure; return the explorer (so one line builds and shows it)."""
+        super().show()
+        return self
 

@@ -8,21 +8,19 @@
   (window -> next values) pairs for forecasting; targets are (N, horizon), never (N,).
 * ``template_corpus`` and ``CharVocab``: a small English-like text made from templates, and
   the character <-> index mapping of a character-level language model.
-* ``apply_temperature``, ``next_char_figure`` and ``TemperatureExplorer``: sampling with a
-  temperature, its picture, and the thin widget shell around it.
+* ``apply_temperature`` and ``next_char_figure``: sampling with a temperature and its picture
+  (the widget shell around them, ``TemperatureExplorer``, lives in ``course_utils.rnn``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-
-from course_utils.widgets import LiveFigure, show_controls
 
 # --------------------------------------------------------------------------- memory task
 
@@ -223,57 +221,3 @@ def next_char_figure(logits: torch.Tensor, labels: Sequence[str], temperature: f
     ax.set_title(title or f"next character, temperature {temperature:.2f}")
     fig.tight_layout()
     return fig
-
-
-class TemperatureExplorer:
-    """A temperature slider over next-character probabilities, with a text sample as status.
-
-    ``logits``: the model's next-character logits after a prompt (1-D); ``sample_fn(t)`` returns
-    a text sampled at temperature ``t`` (optional). Tests set ``.temperature.value`` and read
-    ``.redraws``, ``.fig`` and ``.status.value``.
-    """
-
-    def __init__(self, logits: torch.Tensor, labels: Sequence[str],
-                 sample_fn: Callable[[float], str] | None = None, temperature: float = 1.0) -> None:
-        import ipywidgets as w
-
-        if logits.dim() != 1 or len(labels) != len(logits):
-            raise ValueError(f"need 1-D logits and one label per logit; got {tuple(logits.shape)} and {len(labels)}.")
-        self.logits, self.labels, self.sample_fn = logits.detach(), list(labels), sample_fn
-        self.temperature = w.FloatLogSlider(value=temperature, base=10, min=-1.3, max=0.5, step=0.05,
-                                            description="temperature", continuous_update=False, readout_format=".2f")
-        self.status = w.HTML("")
-        self.box = w.VBox([self.temperature, self.status])
-        self.fig = self.figure()
-        self.redraws = 0
-        self.live: LiveFigure | None = None
-        self.temperature.observe(self._redraw, names="value")
-        self._set_status()
-
-    def figure(self) -> Figure:
-        return next_char_figure(self.logits, self.labels, self.temperature.value)
-
-    def _set_status(self) -> None:
-        t = self.temperature.value
-        probs = apply_temperature(self.logits.float(), t)
-        entropy = -(probs * probs.clamp_min(1e-12).log()).sum().item()
-        text = f"temperature {t:.2f}: top probability {probs.max().item():.2f}, entropy {entropy:.2f} nats"
-        if self.sample_fn is not None:
-            sample = self.sample_fn(t).replace("&", "&amp;").replace("<", "&lt;").replace("\n", " / ")
-            text += f"<br><tt>{sample}</tt>"
-        self.status.value = text
-
-    def _redraw(self, _change=None) -> None:
-        old = self.fig
-        self.fig = self.figure()
-        self.redraws += 1
-        self._set_status()
-        if self.live is not None:
-            self.live.update(self.fig)
-        else:
-            plt.close(old)
-
-    def show(self) -> None:
-        """Display the slider (with a text fallback) and the figure as an ordinary output."""
-        show_controls(self.box, "a temperature slider that redraws the next-character probabilities and a sample")
-        self.live = LiveFigure(self.fig)

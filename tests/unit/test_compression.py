@@ -232,7 +232,7 @@ def test_bit_width_explorer_redraws_on_slider_change():
     assert "at 4 bits: 0.4000" in explorer.status.value
     explorer.slider.value = 6
     assert explorer.redraws == 1
-    assert "64 levels of 6 bits" in explorer.figure.axes[0].get_title()
+    assert "64 levels of 6 bits" in explorer.fig.axes[0].get_title()
     assert explorer.status.value.startswith("6 bits: 64 levels")
     explorer.slider.value = 20  # clamped by the slider to its maximum
     assert explorer.slider.value == 8 and explorer.redraws == 2

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course_utils import conv
+from course_utils import conv, widgets
 
 
 @settings(max_examples=25, deadline=None)
@@ -140,7 +140,7 @@ def test_kernel_editor_redraws_once_per_change():
 
 def test_kernel_editor_show_uses_a_live_figure(monkeypatch):
     shown = []
-    monkeypatch.setattr(conv, "show_controls", lambda box, text: shown.append(text))
+    monkeypatch.setattr(widgets, "show_controls", lambda box, text: shown.append(text))
     editor = conv.KernelEditor(torch.rand(6, 6))
     editor.show()
     assert shown and "3x3 kernel" in shown[0] and editor.live is not None
