@@ -94,6 +94,22 @@ def bench_notebook(path: Path, repeat: int) -> dict:
     }
 
 
+def merge(old: dict, new: dict) -> dict:
+    """Old results with the rows of ``new`` replacing (or joining) rows of the same notebook.
+
+    The machine must be the same (same cores, CPU model, torch): mixing machines in one table would mislead.
+    """
+    keys = ("cores", "cpu_model", "torch", "torch_threads_in_kernel")
+    if any(old["machine"].get(k) != new["machine"].get(k) for k in keys):
+        raise ValueError("results.json was measured on another machine or torch: run the whole benchmark again.")
+    rows = {r["notebook"]: r for r in old["notebooks"]}
+    rows.update({r["notebook"]: r for r in new["notebooks"]})
+    merged = dict(new, notebooks=[rows[name] for name in sorted(rows)])
+    merged["startup"] = old["startup"] if old["repeat"] >= new["repeat"] else new["startup"]
+    merged["repeat"] = min(old["repeat"], new["repeat"])
+    return merged
+
+
 def _outcome_text(outcome: dict) -> str:
     value = outcome["value"]
     shown = f"{value:.2e}" if value != 0 and abs(value) < 1e-3 else f"{value:.4g}"
@@ -194,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook")
     parser.add_argument("--repeat", type=int, default=1, help="runs per notebook (median and spread reported)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    parser.add_argument("--update", action="store_true",
+                        help="replace only the named notebooks' rows in an existing results.json")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -202,12 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     results = {"repeat": args.repeat, "machine": machine(), "startup": startup_cost(args.repeat), "notebooks": []}
     for path in paths:
         results["notebooks"].append(bench_notebook(path, args.repeat))
+    if args.update and (args.out / "results.json").exists():
+        results = merge(json.loads((args.out / "results.json").read_text(encoding="utf-8")), results)
     results["total_seconds"] = sum(r["seconds"]["median"] for r in results["notebooks"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     (args.out / "README.md").write_text(table(results), encoding="utf-8")
     chart(results, args.out / "seconds.png")
-    if not args.notebooks:
+    if not args.notebooks or args.update:
         refresh_course_map(results, ROOT / "README.md")
     print(table(results))
     over = [r["notebook"] for r in results["notebooks"] if not (r["within_time_budget"] and r["within_memory_budget"])]

@@ -56,3 +56,21 @@ def test_a_real_notebook_is_measured_with_its_outcomes(tmp_path):
     assert row["outcomes"] == [{"name": "answer", "value": 42.0, "bar": 40, "relation": "≥"}]
     assert row["seconds"]["median"] > 0 and row["peak_mb"] > 10 and row["within_time_budget"]
     json.dumps(row)
+
+
+def test_merge_replaces_rows_of_the_same_notebook_only():
+    old, new = _results(seconds=12.0), _results(seconds=20.0)
+    new["notebooks"][0]["notebook"] = "02_layers.ipynb"
+    merged = bench.merge(old, new)
+    assert [r["notebook"] for r in merged["notebooks"]] == ["01_tensors.ipynb", "02_layers.ipynb"]
+    again = bench.merge(merged, _results(seconds=15.0))
+    assert again["notebooks"][0]["seconds"]["median"] == 15.0
+
+
+def test_merge_refuses_another_machine():
+    import pytest
+
+    other = _results()
+    other["machine"]["cores"] = 16
+    with pytest.raises(ValueError, match="another machine"):
+        bench.merge(_results(), other)
