@@ -1,0 +1,479 @@
+"""GAN helpers for notebook 11: models, the two losses, a training loop that keeps its
+history, figures and the ring widget.
+
+The math lives in small pure functions (``discriminator_loss``, ``generator_loss``,
+``train_gan``...); the widget (``RingGANExplorer``) is a thin shell that calls them.
+Training runs inside ``seeded(seed)``, which uses its own random stream, so a run
+gives the same result whenever it is called and leaves the notebook's random state
+untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import nn
+
+from course_utils.data.rings import Coverage, mode_coverage
+
+LN2 = math.log(2.0)
+SNAPSHOT_SEED_OFFSET = 10_000
+CACHE_VERSION = 1  # bump when train_gan's results change, so old cached generators are not reused
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run a block with torch's global generator seeded, then restore the caller's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+# --------------------------------------------------------------------------- models
+
+
+class MinibatchStd(nn.Module):
+    """Append one feature: the average (over features) of the standard deviation across the batch.
+
+    A simple form of minibatch discrimination (Karras et al., 2018): a discriminator that
+    sees how varied a batch is can tell a collapsed generator's batch (all alike) from a
+    real one, so collapse stops paying off for the generator.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spread = x.std(dim=0, unbiased=False).mean()
+        return torch.cat([x, spread.expand(len(x), 1)], dim=1)
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "relu":
+        return nn.ReLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.2)
+    raise ValueError(f"activation must be 'relu' or 'leaky_relu'; got {name!r}.")
+
+
+def mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
+    """Linear layers of the given sizes with an activation between them (none after the last)."""
+    if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
+        raise ValueError(f"mlp needs at least two positive layer sizes; got {list(sizes)}.")
+    _activation(activation)  # fail early on an unknown name
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(_activation(activation))
+    return nn.Sequential(*layers)
+
+
+def make_generator(latent_dim: int, hidden: Sequence[int], out_dim: int, *, activation: str = "relu",
+                   tanh: bool = False) -> nn.Sequential:
+    """z (N, latent_dim) -> sample (N, out_dim); with ``tanh=True`` outputs lie in (-1, 1)."""
+    net = mlp([latent_dim, *hidden, out_dim], activation)
+    return nn.Sequential(*net, nn.Tanh()) if tanh else net
+
+
+def make_discriminator(in_dim: int, hidden: Sequence[int], *, activation: str = "relu",
+                       minibatch_std: bool = False) -> nn.Sequential:
+    """sample (N, in_dim) -> one raw score (logit) per sample, shape (N, 1). No sigmoid."""
+    net = mlp([in_dim + int(minibatch_std), *hidden, 1], activation)
+    return nn.Sequential(MinibatchStd(), *net) if minibatch_std else net
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """BCE on logits: real samples should score ``real_label`` (1), fakes 0. The sum of both terms.
+
+    At the equilibrium D(x) = 0.5 everywhere and each term is ln 2 ≈ 0.693, so this is ≈ 1.386.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: −mean log D(G(z)) = BCE with target 1 ("call the fakes real")."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The minimax generator loss, mean log(1 − D(G(z))), to be minimised (it saturates early on)."""
+    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Everything that defines a GAN run (the defaults are the ring GAN of notebook 11)."""
+
+    latent_dim: int = 2
+    g_hidden: tuple[int, ...] = (64, 64)
+    d_hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    tanh: bool = False
+    lr_g: float = 2e-3
+    lr_d: float = 2e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    batch_size: int = 128
+    steps: int = 1500
+    real_label: float = 1.0
+    minibatch_std: bool = False
+    ema: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.batch_size < 1:
+            raise ValueError(f"steps must be ≥ 0 and batch_size ≥ 1; got {self.steps}, {self.batch_size}.")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ValueError(f"learning rates must be positive; got lr_g={self.lr_g}, lr_d={self.lr_d}.")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema is a decay in [0, 1); got {self.ema}.")
+
+
+DIGITS_CONFIG = GANConfig(
+    latent_dim=16, g_hidden=(128, 256), d_hidden=(256, 128), activation="leaky_relu", tanh=True,
+    lr_g=1e-3, lr_d=1e-3, batch_size=64, steps=2000, real_label=0.9, ema=0.99,
+)
+
+
+@dataclass
+class GANRun:
+    """A trained GAN with its history.
+
+    ``history`` has one value per step for ``d_loss``, ``g_loss``, ``d_real`` (mean
+    D output on real data) and ``d_fake`` (mean D output on fakes), measured before
+    that step's updates. ``snapshots[step]`` holds samples of the fixed noise
+    ``fixed_z`` after ``step`` steps (from the averaged generator when ``ema`` > 0).
+    """
+
+    config: GANConfig
+    generator: nn.Module
+    discriminator: nn.Module
+    averaged_generator: nn.Module | None
+    fixed_z: torch.Tensor
+    history: dict[str, list[float]] = field(default_factory=dict)
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples: the weight average if there is one."""
+        return self.averaged_generator if self.averaged_generator is not None else self.generator
+
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """``n`` samples from fresh noise drawn with ``seed``."""
+        return sample(self.sampler, n, self.config.latent_dim, seed)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Samples for given latent vectors ``z`` (N, latent_dim)."""
+        with torch.no_grad():
+            return self.sampler(z)
+
+
+def train_gan(
+    data: torch.Tensor,
+    config: GANConfig = GANConfig(),
+    *,
+    seed: int = 0,
+    snapshot_steps: Sequence[int] = (),
+    n_snapshot: int = 1000,
+) -> GANRun:
+    """Train a GAN on ``data`` (N, D) with alternating D and G Adam steps; deterministic for a seed.
+
+    Each step: draw a real batch and a fake batch; update D with ``discriminator_loss``
+    on the real logits and the *detached* fake logits; then update G with the
+    non-saturating ``generator_loss`` on the updated D's logits for the same fakes.
+    """
+    if not isinstance(data, torch.Tensor) or data.dim() != 2:
+        raise ValueError(f"train_gan needs data of shape (N, D); got {getattr(data, 'shape', type(data))}.")
+    c = config
+    bad_snapshots = [s for s in snapshot_steps if not 0 <= s <= c.steps]
+    if bad_snapshots:
+        raise ValueError(f"snapshot steps must lie in [0, {c.steps}]; got {bad_snapshots}.")
+    dim = data.shape[1]
+    with seeded(seed):
+        generator = make_generator(c.latent_dim, c.g_hidden, dim, activation=c.activation, tanh=c.tanh)
+        discriminator = make_discriminator(dim, c.d_hidden, activation=c.activation, minibatch_std=c.minibatch_std)
+    averaged = copy.deepcopy(generator) if c.ema > 0 else None
+    rng = torch.Generator().manual_seed(seed)
+    fixed_z = snapshot_noise(n_snapshot, c.latent_dim, seed)
+    # foreach=False: for these small CPU models the plain per-parameter loop is faster (measured)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=c.lr_g, betas=c.betas, foreach=False)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=c.lr_d, betas=c.betas, foreach=False)
+    history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+    run = GANRun(c, generator, discriminator, averaged, fixed_z, history, {})
+    wanted = set(snapshot_steps)
+
+    def snapshot(step: int) -> None:
+        if step in wanted:
+            run.snapshots[step] = run.generate(fixed_z).clone()
+
+    snapshot(0)
+    for step in range(1, c.steps + 1):
+        real = data[torch.randint(0, len(data), (c.batch_size,), generator=rng)]
+        fake = generator(torch.randn(c.batch_size, c.latent_dim, generator=rng))
+        real_logits = discriminator(real)
+        fake_logits = discriminator(fake.detach())
+        d_loss = discriminator_loss(real_logits, fake_logits, c.real_label)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = generator_loss(discriminator(fake))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        if averaged is not None:
+            with torch.no_grad():
+                for avg, new in zip(averaged.parameters(), generator.parameters(), strict=True):
+                    avg.lerp_(new, 1.0 - c.ema)
+        history["d_loss"].append(d_loss.item())
+        history["g_loss"].append(g_loss.item())
+        history["d_real"].append(torch.sigmoid(real_logits.detach()).mean().item())
+        history["d_fake"].append(torch.sigmoid(fake_logits.detach()).mean().item())
+        if not math.isfinite(history["d_loss"][-1]) or not math.isfinite(history["g_loss"][-1]):
+            raise FloatingPointError(f"GAN training diverged at step {step}: lower the learning rates.")
+        snapshot(step)
+    return run
+
+
+def sample(generator: nn.Module, n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
+    """``n`` samples of a generator from standard normal noise drawn with ``seed``."""
+    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return generator(z)
+
+
+def snapshot_noise(n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
+    """The fixed noise of ``train_gan``'s snapshots: its own stream, so it never changes the training."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(SNAPSHOT_SEED_OFFSET + seed))
+
+
+def untrained_generator(config: GANConfig, out_dim: int, seed: int = 0) -> nn.Module:
+    """The generator exactly as ``train_gan`` would start it (the baseline for 'no training')."""
+    with seeded(seed):
+        return make_generator(config.latent_dim, config.g_hidden, out_dim, activation=config.activation,
+                              tanh=config.tanh)
+
+
+def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` evenly spaced points on the straight line from ``z0`` to ``z1``, both ends included; (n, D)."""
+    if z0.shape != z1.shape or z0.dim() != 1:
+        raise ValueError(f"z0 and z1 must be two vectors of the same length; got {tuple(z0.shape)}, {tuple(z1.shape)}.")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 (the two ends); got {n}.")
+    weights = torch.linspace(0.0, 1.0, n, dtype=z0.dtype)[:, None]
+    return (1 - weights) * z0 + weights * z1
+
+
+def to_pixels(samples: torch.Tensor) -> torch.Tensor:
+    """Map Tanh outputs in [-1, 1] to pixel intensities in [0, 1]."""
+    return ((samples + 1) / 2).clamp(0, 1)
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Moving average (valid part only), to read noisy per-step curves."""
+    array = np.asarray(values, dtype=float)
+    if window <= 1 or len(array) < window:
+        return array
+    return np.convolve(array, np.ones(window) / window, mode="valid")
+
+
+def _data_digest(data: torch.Tensor) -> str:
+    return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def sampler_cache_path(data: torch.Tensor, config: GANConfig, seed: int = 0) -> Path:
+    """Where ``save_sampler`` keeps the trained sampler of ``train_gan(data, config, seed=seed)``.
+
+    The file name hashes everything that decides the result: the configuration, the seed,
+    the data, the torch version and ``CACHE_VERSION``.
+    """
+    key = json.dumps({"config": asdict(config), "seed": seed, "data": _data_digest(data),
+                      "torch": torch.__version__.split("+")[0], "version": CACHE_VERSION}, sort_keys=True)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"course_utils_gan_{digest}.pt"
+
+
+def save_sampler(run: GANRun, data: torch.Tensor, seed: int = 0) -> Path | None:
+    """Keep a trained run's sampler in the temporary folder so a later notebook can reuse it.
+
+    Written atomically; returns the path, or None when the folder is not writable.
+    """
+    path = sampler_cache_path(data, run.config, seed)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
+        os.close(handle)
+        torch.save(run.sampler.state_dict(), temporary)
+        os.replace(temporary, path)
+    except OSError:
+        return None
+    return path
+
+
+def trained_sampler(data: torch.Tensor, config: GANConfig, seed: int = 0, *, use_disk_cache: bool = True) -> nn.Module:
+    """The sampler of ``train_gan(data, config, seed=seed)``: loaded from the cache when that exact run was
+    saved (``torch.load(weights_only=True)``), else trained now (and saved)."""
+    path = sampler_cache_path(data, config, seed)
+    if use_disk_cache and path.is_file():
+        generator = untrained_generator(config, data.shape[1], seed)
+        try:
+            generator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            return generator.eval()
+        except Exception:  # a broken file: train again and overwrite it
+            pass
+    run = train_gan(data, config, seed=seed)
+    if use_disk_cache:
+        save_sampler(run, data, seed)
+    return run.sampler.eval()
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def ring_panel(ax, samples: torch.Tensor, data: torch.Tensor, centres: torch.Tensor, std: float,
+               title: str, n_sigma: float = 3.0) -> Coverage:
+    """Real points (grey), samples (red) and each mode's 3σ circle (green when covered) on one axis."""
+    coverage = mode_coverage(samples, centres, std, n_sigma=n_sigma)
+    ax.scatter(data[:1500, 0], data[:1500, 1], s=2, c="0.6", label="real")
+    ax.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:red", alpha=0.35, label="generated")
+    for (cx, cy), covered in zip(centres.tolist(), coverage.covered, strict=True):
+        ax.add_patch(plt.Circle((cx, cy), n_sigma * std, fill=False, lw=1.2, color="tab:green" if covered else "k"))
+    limit = float(centres.abs().max()) * 1.6
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{title}\n{coverage.n_covered}/{coverage.n_modes} modes, {coverage.on_mode:.0%} on a mode",
+                 fontsize=9)
+    return coverage
+
+
+def ring_snapshots_figure(run: GANRun, data: torch.Tensor, centres: torch.Tensor, std: float,
+                          steps: Sequence[int] | None = None, title: str | None = None) -> Figure:
+    """One panel per snapshot of a ring GAN: watch the modes get covered (or not)."""
+    steps = sorted(run.snapshots) if steps is None else list(steps)
+    missing = [s for s in steps if s not in run.snapshots]
+    if missing:
+        raise ValueError(f"no snapshots at steps {missing}; available: {sorted(run.snapshots)}.")
+    fig, axes = plt.subplots(1, len(steps), figsize=(2.1 * len(steps), 2.5))
+    for ax, step in zip(np.atleast_1d(axes), steps, strict=True):
+        ring_panel(ax, run.snapshots[step], data, centres, std, f"step {step}")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_figure(history: dict[str, list[float]], window: int = 50, real_label: float = 1.0) -> Figure:
+    """Left: D and G losses with the equilibrium values; right: D's mean output on real and fake data."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for key, label in (("d_loss", "D loss (real + fake terms)"), ("g_loss", "G loss (non-saturating)")):
+        values = smooth(history[key], window)
+        left.plot(np.arange(len(values)) + window, values, label=label)
+    left.axhline(2 * LN2, color="tab:blue", ls=":", lw=1, label="2 ln 2 ≈ 1.386 (D at 0.5)")
+    left.axhline(LN2, color="tab:orange", ls=":", lw=1, label="ln 2 ≈ 0.693 (D at 0.5)")
+    left.set_xlabel("step")
+    left.set_title(f"losses (moving average of {window} steps)", fontsize=10)
+    left.legend(fontsize=7)
+    for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+        values = smooth(history[key], window)
+        right.plot(np.arange(len(values)) + window, values, label=label)
+    right.axhline(0.5, color="k", ls=":", lw=1, label="0.5: D cannot tell")
+    if real_label != 1.0:
+        right.axhline(real_label / 2, color="0.5", ls="--", lw=1, label=f"{real_label / 2:g}: same, with real label {real_label:g}")
+    right.set_ylim(0, 1)
+    right.set_xlabel("step")
+    right.set_title("what D outputs (a probability)", fontsize=10)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- widget
+
+
+class RingGANExplorer:
+    """Sliders for the learning rates of D and G, the number of steps and the minibatch-std switch.
+
+    Each change retrains the tiny ring GAN (about a second per 500 steps; runs are cached)
+    and redraws four snapshots. ``initial_run`` (trained with ``base``) is shown first,
+    so displaying the widget costs no training.
+    """
+
+    def __init__(self, data: torch.Tensor, centres: torch.Tensor, std: float, base: GANConfig = GANConfig(),
+                 *, seed: int = 0, initial_run: GANRun | None = None) -> None:
+        import ipywidgets as w
+
+        self.data, self.centres, self.std, self.base, self.seed = data, centres, std, base, seed
+        self._cache: dict[GANConfig, GANRun] = {}
+        if initial_run is not None:
+            self._cache[initial_run.config] = initial_run
+        self.lr_d = w.FloatLogSlider(value=base.lr_d, base=10, min=-4, max=-1.5, step=0.25, description="lr of D",
+                                     continuous_update=False, readout_format=".1e")
+        self.lr_g = w.FloatLogSlider(value=base.lr_g, base=10, min=-4, max=-1.5, step=0.25, description="lr of G",
+                                     continuous_update=False, readout_format=".1e")
+        self.steps = w.IntSlider(value=base.steps, min=500, max=4000, step=500, description="steps",
+                                 continuous_update=False)
+        self.minibatch_std = w.Checkbox(value=base.minibatch_std, description="minibatch std in D")
+        self.status = w.HTML("")
+        self.box = w.VBox([w.HBox([self.lr_d, self.lr_g]), w.HBox([self.steps, self.minibatch_std]), self.status])
+        self.redraws = 0
+        self.live = None
+        self.fig = self.figure()
+        for control in (self.lr_d, self.lr_g, self.steps, self.minibatch_std):
+            control.observe(self._on_change, names="value")
+
+    def config(self) -> GANConfig:
+        """The configuration the controls describe."""
+        return replace(self.base, lr_d=float(self.lr_d.value), lr_g=float(self.lr_g.value),
+                       steps=int(self.steps.value), minibatch_std=bool(self.minibatch_std.value))
+
+    def run(self) -> GANRun:
+        config = self.config()
+        if config not in self._cache:
+            quarter = [config.steps * k // 4 for k in (1, 2, 3, 4)]
+            self._cache[config] = train_gan(self.data, config, seed=self.seed, snapshot_steps=quarter)
+        return self._cache[config]
+
+    def figure(self) -> Figure:
+        run = self.run()
+        c = run.config
+        steps = [c.steps * k // 4 for k in (1, 2, 3, 4)]
+        if not all(s in run.snapshots for s in steps):
+            steps = sorted(run.snapshots)[-4:]
+        title = f"lr D {c.lr_d:.1e}, lr G {c.lr_g:.1e}" + (", minibatch std" if c.minibatch_std else "")
+        fig = ring_snapshots_figure(run, self.data, self.centres, self.std, steps, title=title)
+        final = mode_coverage(run.snapshots[steps[-1]], self.centres, self.std)
+        self.status.value = f"after {steps[-1]} steps: {final.summary()}"
+        return fig
+
+    def _on_change(self, _change=None) -> None:
+        self.fig = self.figure()
+        self.redraws += 1
+        if self.live is not None:
+            self.live.update(self.fig)
+
+    def show(self) -> None:
+        """Display the controls (with a text fallback) and the figure as an ordinary output."""
+        from course_utils.widgets import LiveFigure, show_controls
+
+        show_controls(self.box, "learning rates of D and G, number of steps, minibatch-std switch; "
+                                "each change retrains the ring GAN")
+        self.live = LiveFigure(self.fig)

@@ -1,0 +1,192 @@
+"""Diffusion helpers: schedules, the forward process, the ε-model, samplers, the PCA latent space, figures, widget."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import diffusion
+
+
+@pytest.mark.parametrize("name", diffusion.SCHEDULES)
+def test_schedules_start_clean_and_end_in_noise(name):
+    schedule = diffusion.make_schedule(name, 100)
+    assert schedule.T == 100 and schedule.betas.shape == (101,) and schedule.betas[0] == 0
+    assert schedule.alpha_bar[0] == 1.0
+    assert bool((schedule.alpha_bar[1:] < schedule.alpha_bar[:-1]).all())
+    assert schedule.alpha_bar[-1] < 1e-3
+    assert torch.allclose(schedule.alphas, 1 - schedule.betas)
+
+
+def test_linear_schedule_is_ddpm_scaled_to_T():
+    betas = diffusion.linear_schedule(100).betas
+    assert betas[1].item() == pytest.approx(1e-3) and betas[-1].item() == pytest.approx(0.2)
+    assert diffusion.linear_schedule(1000).betas[-1].item() == pytest.approx(0.02)
+
+
+def test_cosine_schedule_follows_its_formula():
+    schedule = diffusion.cosine_schedule(50)
+    t = torch.arange(51, dtype=torch.float64) / 50
+    f = torch.cos((t + 0.008) / 1.008 * torch.pi / 2) ** 2
+    assert torch.allclose(schedule.alpha_bar[:-1].double(), (f / f[0])[:-1], atol=1e-5)
+    assert schedule.betas.max() <= 0.999
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [(lambda: diffusion.make_schedule("quadratic"), "unknown schedule"), (lambda: diffusion.linear_schedule(1), "T"),
+     (lambda: diffusion.Schedule("bad", torch.tensor([0.1, 0.2])), "index 0"),
+     (lambda: diffusion.Schedule("bad", torch.tensor([0.0, 1.5])), "strictly between")],
+)
+def test_bad_schedules(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_q_sample_is_the_closed_form():
+    schedule = diffusion.cosine_schedule(20)
+    x0, noise = torch.randn(6, 3), torch.randn(6, 3)
+    t = torch.tensor([0, 1, 5, 10, 19, 20])
+    ab = schedule.alpha_bar[t][:, None]
+    assert torch.allclose(diffusion.q_sample(x0, t, noise, schedule), ab.sqrt() * x0 + (1 - ab).sqrt() * noise)
+    assert torch.equal(diffusion.q_sample(x0, 0, noise, schedule), x0)
+    images = torch.randn(2, 1, 8, 8)
+    assert diffusion.q_sample(images, 3, torch.randn_like(images), schedule).shape == (2, 1, 8, 8)
+    with pytest.raises(ValueError, match="shape of x0"):
+        diffusion.q_sample(x0, 1, torch.randn(6, 2), schedule)
+    with pytest.raises(ValueError, match="0..20"):
+        diffusion.q_sample(x0, 21, noise, schedule)
+    with pytest.raises(ValueError, match="shape"):
+        diffusion.q_sample(x0, torch.tensor([1, 2]), noise, schedule)
+
+
+def test_step_by_step_noising_has_the_closed_form_statistics():
+    schedule = diffusion.cosine_schedule(50)
+    x0 = torch.tensor([1.0, -1.0, 0.0])
+    noisy = diffusion.noise_step_by_step(x0.repeat(8000, 1), 20, schedule, torch.Generator().manual_seed(0))
+    ab = schedule.alpha_bar[20]
+    assert torch.allclose(noisy.mean(0), ab.sqrt() * x0, atol=0.05)
+    assert torch.allclose(noisy.var(0), (1 - ab).expand(3), atol=0.05)
+    assert torch.equal(diffusion.noise_step_by_step(x0[None], 0, schedule, torch.Generator()), x0[None])
+    with pytest.raises(ValueError, match="0..50"):
+        diffusion.noise_step_by_step(x0[None], 51, schedule, torch.Generator())
+
+
+def test_predict_x0_inverts_the_forward_process():
+    schedule = diffusion.linear_schedule(30)
+    x0, noise, t = torch.randn(5, 4), torch.randn(5, 4), torch.tensor([1, 7, 15, 22, 29])
+    x_t = diffusion.q_sample(x0, t, noise, schedule)
+    assert torch.allclose(diffusion.predict_x0(x_t, noise, schedule.alpha_bar[t]), x0, atol=1e-4)
+    assert torch.allclose(diffusion.predict_x0(x_t[:1], noise[:1], schedule.alpha_bar[1]), x0[:1], atol=1e-4)
+
+
+def test_time_embedding_and_model_shapes():
+    emb = diffusion.SinusoidalTimeEmbedding(8)
+    out = emb(torch.tensor([0, 1, 50]))
+    assert out.shape == (3, 8) and torch.allclose(out[0], torch.tensor([0.0] * 4 + [1.0] * 4))
+    with pytest.raises(ValueError, match="even"):
+        diffusion.SinusoidalTimeEmbedding(7)
+    model = diffusion.EpsilonMLP(5, hidden=16, depth=2)
+    assert model(torch.randn(4, 5), torch.tensor([1, 2, 3, 4])).shape == (4, 5)
+
+
+def test_ddpm_loss_is_the_epsilon_mse():
+    schedule = diffusion.cosine_schedule(10)
+    model = diffusion.EpsilonMLP(3, hidden=8, depth=1)
+    x0 = torch.randn(7, 3)
+    g = torch.Generator().manual_seed(4)
+    t = torch.randint(1, 11, (7,), generator=g)
+    noise = torch.randn(x0.shape, generator=g)
+    expected = ((model(diffusion.q_sample(x0, t, noise, schedule), t) - noise) ** 2).mean()
+    got = diffusion.ddpm_loss(model, x0, schedule, torch.Generator().manual_seed(4))
+    assert torch.allclose(got, expected)
+
+
+def test_training_is_deterministic_and_learns():
+    schedule = diffusion.cosine_schedule(20)
+    data = torch.randn(256, 2) * 0.1 + torch.tensor([1.0, -1.0])
+    state = torch.get_rng_state()
+    first = diffusion.train_ddpm(data, schedule, hidden=16, depth=1, steps=60, batch_size=32, seed=1)
+    second = diffusion.train_ddpm(data, schedule, hidden=16, depth=1, steps=60, batch_size=32, seed=1)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert first.losses == second.losses and len(first.losses) == 60
+    assert sum(first.losses[-10:]) < sum(first.losses[:10])
+    assert not first.model.training
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        diffusion.train_ddpm(torch.zeros(5), schedule)
+    with pytest.raises(ValueError, match="steps"):
+        diffusion.train_ddpm(data, schedule, steps=0)
+
+
+class Oracle(nn.Module):
+    """The exact ε-predictor for data that is always the single point ``target``."""
+
+    def __init__(self, target: torch.Tensor, schedule: diffusion.Schedule) -> None:
+        super().__init__()
+        self.target, self.alpha_bar = target, schedule.alpha_bar
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        ab = self.alpha_bar[t][:, None]
+        return (x - ab.sqrt() * self.target) / (1 - ab).sqrt()
+
+
+@pytest.mark.parametrize("name", diffusion.SCHEDULES)
+def test_samplers_with_a_perfect_model_land_on_the_data(name):
+    schedule = diffusion.make_schedule(name, 40)
+    target = torch.tensor([0.5, -2.0, 1.0])
+    oracle = Oracle(target, schedule)
+    x, path = diffusion.ddpm_sample(oracle, schedule, 50, 3, seed=0, record=(40, 20, 0))
+    assert sorted(path) == [0, 20, 40] and torch.equal(path[0], x)
+    assert torch.allclose(x, target.expand(50, 3), atol=1e-3)
+    assert path[40].std() > 0.5  # it started as noise
+    for steps in (1, 5, 40):
+        assert torch.allclose(diffusion.ddim_sample(oracle, schedule, 50, 3, steps, seed=0), target.expand(50, 3),
+                              atol=1e-3)
+    clipped = diffusion.ddim_sample(oracle, schedule, 10, 3, 5, seed=0, clip_x0=lambda z: z.clamp(-1, 1))
+    assert torch.allclose(clipped, target.clamp(-1, 1).expand(10, 3), atol=1e-3)
+    again, _ = diffusion.ddpm_sample(oracle, schedule, 50, 3, seed=0)
+    assert torch.equal(again, x)
+
+
+def test_ddim_timesteps():
+    assert diffusion.ddim_timesteps(100, 5) == [100, 75, 50, 26, 1]
+    assert diffusion.ddim_timesteps(10, 10) == list(range(10, 0, -1))
+    assert diffusion.ddim_timesteps(10, 1) == [10]
+    with pytest.raises(ValueError, match="1..10"):
+        diffusion.ddim_timesteps(10, 11)
+
+
+def test_whitened_pca():
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(500, 6, generator=g) @ torch.randn(6, 6, generator=g)
+    full = diffusion.WhitenedPCA(data, k=6)
+    codes = full.encode(data)
+    assert torch.allclose(codes.mean(0), torch.zeros(6), atol=1e-4)
+    assert torch.allclose(codes.var(0), torch.ones(6), atol=1e-3)
+    assert torch.allclose(full.decode(codes), data, atol=1e-3)
+    assert full.explained_variance(data) == pytest.approx(1.0, abs=1e-4)
+    small = diffusion.WhitenedPCA(data, k=2)
+    assert 0 < small.explained_variance(data) < 1
+    z = torch.randn(20, 6, generator=g) * 3  # with all components, clipping is exactly a pixel clamp
+    assert torch.allclose(full.decode(full.clip_x0(z)), full.decode(z).clamp(-1, 1), atol=1e-4)
+    with pytest.raises(ValueError, match="k"):
+        diffusion.WhitenedPCA(data, k=7)
+
+
+def test_figures_and_widget():
+    schedules = [diffusion.linear_schedule(20), diffusion.cosine_schedule(20)]
+    assert len(diffusion.schedules_figure(schedules, t=5).axes) == 2
+    images = torch.rand(3, 64) * 2 - 1
+    assert len(diffusion.dissolve_figure(images, schedules, 5, torch.randn(3, 64)).axes) == 1 + 2 * 3
+    assert len(diffusion.scatter_2d_figure([("a", torch.randn(10, 2)), ("b", torch.randn(10, 2))],
+                                           torch.randn(30, 2)).axes) == 2
+    explorer = diffusion.NoiseScheduleExplorer(images, schedules, t=3)
+    assert explorer.redraws == 0 and explorer.status.value.startswith("t = 3;")
+    explorer.t.value = 15
+    assert explorer.redraws == 1 and explorer.status.value.startswith("t = 15;")
+    assert f"{schedules[1].alpha_bar[15].item():.3f}" in explorer.status.value
+    explorer.t.value = 99  # the slider clamps to T
+    assert explorer.t.value == 20
+    with pytest.raises(ValueError, match="flattened"):
+        diffusion.NoiseScheduleExplorer(images.reshape(3, 8, 8), schedules)
