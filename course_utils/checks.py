@@ -184,6 +184,22 @@ def diagnose_tensor(
     return problem, hint
 
 
+def match_mistake(fn: Callable, mistakes: Sequence[tuple[Callable, str]], cases: Sequence) -> str | None:
+    """The hint of the first typical mistake that reproduces all of ``fn``'s answers.
+
+    ``mistakes`` pairs a wrong implementation with the hint that names it; ``cases`` are
+    ``(args, expected)`` pairs as for ``check_function``.
+    """
+    try:
+        answers = [fn(*args) for args, _ in cases]
+    except Exception:
+        return None
+    for wrong, hint in mistakes:
+        if all(answer == wrong(*args) for answer, (args, _) in zip(answers, cases, strict=True)):
+            return hint
+    return None
+
+
 # --------------------------------------------------------------------------- checks
 
 

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils.widgets import Explorer
+
 SCHEDULES = ("linear", "cosine")
 
 
@@ -410,8 +412,10 @@ def scatter_2d_figure(panels: Sequence[tuple[str, torch.Tensor]], data: torch.Te
 # --------------------------------------------------------------------------- widget
 
 
-class NoiseScheduleExplorer:
+class NoiseScheduleExplorer(Explorer):
     """A slider for t: see ᾱ_t of the linear and cosine schedules and the digits dissolve under both."""
+
+    description = "a slider for the time step t"
 
     def __init__(self, images: torch.Tensor, schedules: Sequence[Schedule], *, t: int = 30, seed: int = 0) -> None:
         import ipywidgets as w
@@ -424,25 +428,11 @@ class NoiseScheduleExplorer:
         self.t = w.IntSlider(value=t, min=0, max=T, step=1, description="t", continuous_update=False)
         self.status = w.HTML("")
         self.box = w.VBox([self.t, self.status])
-        self.redraws = 0
-        self.live = None
-        self.fig = self.figure()
-        self.t.observe(self._on_change, names="value")
+        super().__init__()
+        self.t.observe(self.redraw, names="value")
 
     def figure(self) -> Figure:
         t = int(self.t.value)
         parts = [f"{s.name}: ᾱ_t = {float(s.alpha_bar[t]):.3f}" for s in self.schedules]
         self.status.value = f"t = {t}; " + "; ".join(parts)
         return dissolve_figure(self.images, self.schedules, t, self.noise)
-
-    def _on_change(self, _change=None) -> None:
-        self.fig = self.figure()
-        self.redraws += 1
-        if self.live is not None:
-            self.live.update(self.fig)
-
-    def show(self) -> None:
-        from course_utils.widgets import LiveFigure, show_controls
-
-        show_controls(self.box, "a slider for the time step t")
-        self.live = LiveFigure(self.fig)

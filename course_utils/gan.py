@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course_utils.data.rings import Coverage, mode_coverage
+from course_utils.widgets import Explorer
 
 LN2 = math.log(2.0)
 SNAPSHOT_SEED_OFFSET = 10_000
@@ -409,13 +410,15 @@ def training_curves_figure(history: dict[str, list[float]], window: int = 50, re
 # --------------------------------------------------------------------------- widget
 
 
-class RingGANExplorer:
+class RingGANExplorer(Explorer):
     """Sliders for the learning rates of D and G, the number of steps and the minibatch-std switch.
 
     Each change retrains the tiny ring GAN (about a second per 500 steps; runs are cached)
     and redraws four snapshots. ``initial_run`` (trained with ``base``) is shown first,
     so displaying the widget costs no training.
     """
+
+    description = "learning rates of D and G, number of steps, minibatch-std switch; each change retrains the ring GAN"
 
     def __init__(self, data: torch.Tensor, centres: torch.Tensor, std: float, base: GANConfig = GANConfig(),
                  *, seed: int = 0, initial_run: GANRun | None = None) -> None:
@@ -434,11 +437,9 @@ class RingGANExplorer:
         self.minibatch_std = w.Checkbox(value=base.minibatch_std, description="minibatch std in D")
         self.status = w.HTML("")
         self.box = w.VBox([w.HBox([self.lr_d, self.lr_g]), w.HBox([self.steps, self.minibatch_std]), self.status])
-        self.redraws = 0
-        self.live = None
-        self.fig = self.figure()
+        super().__init__()
         for control in (self.lr_d, self.lr_g, self.steps, self.minibatch_std):
-            control.observe(self._on_change, names="value")
+            control.observe(self.redraw, names="value")
 
     def config(self) -> GANConfig:
         """The configuration the controls describe."""
@@ -463,17 +464,3 @@ class RingGANExplorer:
         final = mode_coverage(run.snapshots[steps[-1]], self.centres, self.std)
         self.status.value = f"after {steps[-1]} steps: {final.summary()}"
         return fig
-
-    def _on_change(self, _change=None) -> None:
-        self.fig = self.figure()
-        self.redraws += 1
-        if self.live is not None:
-            self.live.update(self.fig)
-
-    def show(self) -> None:
-        """Display the controls (with a text fallback) and the figure as an ordinary output."""
-        from course_utils.widgets import LiveFigure, show_controls
-
-        show_controls(self.box, "learning rates of D and G, number of steps, minibatch-std switch; "
-                                "each change retrains the ring GAN")
-        self.live = LiveFigure(self.fig)

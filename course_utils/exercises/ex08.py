@@ -53,23 +53,13 @@ _PARAM_MISTAKES: list[tuple[Callable[[int, int, int], int], str]] = [
 ]
 
 
-def _match_mistake(fn: Callable, mistakes: list[tuple[Callable, str]], cases: list) -> str | None:
-    """The hint of the first typical mistake that reproduces all of ``fn``'s answers."""
-    try:
-        answers = [fn(*args) for args, _ in cases]
-    except Exception:
-        return None
-    for wrong, hint in mistakes:
-        if all(answer == wrong(*args) for answer, (args, _) in zip(answers, cases, strict=True)):
-            return hint
-    return None
 
 
 def check_2(conv_params: Any) -> None:
     """Exercise 08.2: conv_params(c_in, c_out, k) = (k*k*c_in + 1) * c_out."""
     hint = None
     if callable(conv_params):
-        hint = _match_mistake(conv_params, _PARAM_MISTAKES, _PARAM_CASES)
+        hint = checks.match_mistake(conv_params, _PARAM_MISTAKES, _PARAM_CASES)
     checks.check_function("08.2", conv_params, _PARAM_CASES,
                           hint=hint or "compare with sum(p.numel() for p in nn.Conv2d(c_in, c_out, k).parameters()).",
                           success="your count matches nn.Conv2d in all test cases.")

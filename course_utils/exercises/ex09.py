@@ -9,18 +9,6 @@ import torch
 
 from course_utils import checks
 
-
-def _match_mistake(fn: Callable, mistakes: list[tuple[Callable, str]], cases: list) -> str | None:
-    """The hint of the first typical mistake that reproduces all of ``fn``'s answers."""
-    try:
-        answers = [fn(*args) for args, _ in cases]
-    except Exception:
-        return None
-    for wrong, hint in mistakes:
-        if all(answer == wrong(*args) for answer, (args, _) in zip(answers, cases, strict=True)):
-            return hint
-    return None
-
 # --------------------------------------------------------------------------- 09.1 one RNN step
 
 
@@ -83,7 +71,7 @@ _LSTM_MISTAKES: list[tuple[Callable[[int, int], int], str]] = [
 
 def check_2(lstm_params: Any) -> None:
     """Exercise 09.2: 4 * (H*I + H*H + 2H)."""
-    hint = _match_mistake(lstm_params, _LSTM_MISTAKES, _LSTM_CASES) if callable(lstm_params) else None
+    hint = checks.match_mistake(lstm_params, _LSTM_MISTAKES, _LSTM_CASES) if callable(lstm_params) else None
     checks.check_function("09.2", lstm_params, _LSTM_CASES,
                           hint=hint or "compare with sum(p.numel() for p in nn.LSTM(i, h).parameters()).",
                           success="your count matches nn.LSTM in all test cases.")
