@@ -4,20 +4,26 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
-# Same settings for tests, benchmark and re-execution: the stored outputs were made with them.
-RUN_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 COURSE_THREADS=1 COURSE_SCALE=small
+# Same settings for tests, benchmark and re-execution (course_utils/dev/settings.py): the stored outputs
+# were made with them. The shell reads them when a recipe runs, after .venv exists.
+RUN_ENV := env $$($(BIN)/python -m course_utils.dev.settings run-env)
+# "Another CPU kind" simulated on this one, for the second notebook pass.
+FOREIGN_ENV := $$($(BIN)/python -m course_utils.dev.settings foreign-env)
 # Tests run behind the offline guard: any non-loopback connection from any Python process fails loudly.
 TEST_ENV := $(RUN_ENV) PYTHONPATH=$(CURDIR)/tests/offline
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/notebooks/sanitize.cfg \
            --nbval-cell-timeout=300 -p tests.notebooks.nbval_setup
 NB ?= notebooks/*.ipynb
 
-.PHONY: help venv lab test unit notebooks slow lint student bench execute clean
+.PHONY: help venv lab test unit notebooks notebooks-foreign slow lint student bench sweep execute clean
 help:
 	@echo "make lab       start JupyterLab on notebooks/00_welcome.ipynb (sets up .venv first)"
-	@echo "make test      unit tests, notebook policy tests, ruff and strict nbval of every notebook"
+	@echo "make test      ruff, unit and policy tests, nbval of every notebook (natively and on a simulated"
+	@echo "               foreign CPU), student editions"
 	@echo "make student   write student editions (no solutions) to student/"
 	@echo "make bench     time every notebook; writes benchmarks/"
+	@echo "make sweep     every notebook for seeds 0-4, natively and on a simulated foreign CPU: each bar's"
+	@echo "               worst value, in benchmarks/BARS.md (SWEEP_ARGS='--seeds 0-1 NB...' for less)"
 	@echo "make execute   re-execute notebooks in place (NB=notebooks/01_tensors.ipynb for one)"
 
 venv: $(STAMP)
@@ -39,21 +45,31 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -m "not slow" tests
 
-# strict nbval: every notebook re-executed in a fresh kernel, each output compared with the stored one
+# nbval: every notebook re-executed in a fresh kernel and each output compared with the stored one:
+# exactly where this machine has the notebook's recording fingerprint, portably elsewhere
+# (tests/notebooks/portable.py); the kernel's peak memory must stay within the budget
 notebooks: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
-# whole-notebook runs: reproducible outputs, memory budget, student editions
+# the same on a simulated foreign CPU, compared portably: an output that only one machine
+# reproduces fails here, whatever machine runs the tests
+notebooks-foreign: $(STAMP)
+	$(TEST_ENV) $(FOREIGN_ENV) COURSE_COMPARE=portable $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
+
+# student editions: each runs top to bottom and every exercise reports "not done yet"
 slow: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -m slow -n 2 tests/notebooks
 
-test: lint unit notebooks slow
+test: lint unit notebooks notebooks-foreign slow
 
 student: $(STAMP)
 	$(BIN)/python -m course_utils.dev.student notebooks student
 
 bench: $(STAMP)
 	$(RUN_ENV) $(BIN)/python -m course_utils.dev.bench $(BENCH_ARGS)
+
+sweep: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m course_utils.dev.sweep $(SWEEP_ARGS)
 
 execute: $(STAMP)
 	$(RUN_ENV) $(BIN)/python -m course_utils.dev.execute $(NB)

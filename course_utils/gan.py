@@ -28,12 +28,12 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils import runtime
 from course_utils.data.rings import Coverage, mode_coverage
 from course_utils.widgets import Explorer
 
 LN2 = math.log(2.0)
 SNAPSHOT_SEED_OFFSET = 10_000
-CACHE_VERSION = 1  # bump when train_gan's results change, so old cached generators are not reused
 
 
 @contextmanager
@@ -303,10 +303,10 @@ def sampler_cache_path(data: torch.Tensor, config: GANConfig, seed: int = 0) -> 
     """Where ``save_sampler`` keeps the trained sampler of ``train_gan(data, config, seed=seed)``.
 
     The file name hashes everything that decides the result: the configuration, the seed,
-    the data, the torch version and ``CACHE_VERSION``.
+    the data, this module's code and the machine's float fingerprint (``runtime.cache_context``).
     """
     key = json.dumps({"config": asdict(config), "seed": seed, "data": _data_digest(data),
-                      "torch": torch.__version__.split("+")[0], "version": CACHE_VERSION}, sort_keys=True)
+                      "context": runtime.cache_context(__file__)}, sort_keys=True)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"course_utils_gan_{digest}.pt"
 

@@ -30,7 +30,7 @@ cross-entropy it learns two things that make its confidence honest:
 It must reach at least 97 % accuracy on the 359 held-out test digits (it reaches
 about 98 %), otherwise it refuses to judge. The trained weights are kept in memory
 for the session and in ``tempfile.gettempdir()/course_utils_judge_<hash>.pt``, where
-the hash covers the training recipe and the torch version; they are loaded with
+the hash covers the training recipe, this module's code and the machine's float fingerprint; they are loaded with
 ``torch.load(weights_only=True)``.
 
 Limits: 8x8 digits are tiny, the classifier is small, and 359 real digits give a
@@ -51,6 +51,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from course_utils import runtime
 
 N_CLASSES = 10
 N_PIXELS = 64
@@ -184,8 +186,8 @@ def train_reference_classifier(recipe: Mapping = RECIPE) -> JudgeNet:
 
 
 def recipe_hash(recipe: Mapping = RECIPE) -> str:
-    """A short hash of the training recipe and the torch version (names the cache file)."""
-    text = json.dumps({"recipe": recipe, "torch": torch.__version__.split("+")[0]}, sort_keys=True)
+    """A short hash of the recipe, this module's code and the float fingerprint (names the cache file)."""
+    text = json.dumps({"recipe": recipe, "context": runtime.cache_context(__file__)}, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import platform
 import random
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 SCALES = ("small", "full")
+# Environment variables that change which float kernels run (recorded in the fingerprint when set).
+FLOAT_ENV = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -66,7 +70,8 @@ def pick_device(device: str = "auto", scale: str = "small") -> torch.device:
     """Choose where tensors live.
 
     ``auto`` means the CPU at the small scale (small models are fastest there and
-    give the stored outputs bit for bit) and the best accelerator at the full scale.
+    reproduce the stored outputs exactly on a machine like the one that made them) and the best
+    accelerator at the full scale.
     """
     if device not in DEVICES:
         raise CourseConfigError(f"device must be one of {', '.join(DEVICES)}; got {device!r}.")
@@ -83,6 +88,90 @@ def pick_device(device: str = "auto", scale: str = "small") -> torch.device:
     if device == "mps" and not torch.backends.mps.is_available():
         raise CourseConfigError("device='mps' was asked for, but this machine has no Apple GPU. Use 'auto'.")
     return torch.device(device)
+
+
+def threads_from_env() -> int:
+    """The torch thread count ``setup`` uses: ``COURSE_THREADS``, default 1."""
+    raw = os.environ.get("COURSE_THREADS", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise CourseConfigError(f"COURSE_THREADS must be a positive integer; got {raw!r}.")
+    return int(raw)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(("model name", "Model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def fingerprint() -> dict[str, str]:
+    """What decides the last bits of a float result on the CPU.
+
+    Two machines with the same fingerprint give bit-identical outputs (same torch build, same
+    vectorised kernels, same BLAS, same thread count); machines that differ in any field may
+    differ in the last digits of anything trained or sampled. ``ATEN_CPU_CAPABILITY`` changes
+    the ``capability`` field; the variables in ``FLOAT_ENV`` that are set are listed in ``float_env``.
+    """
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    tuned = [f"{k}={os.environ[k]}" for k in FLOAT_ENV if os.environ.get(k)]
+    return {
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "capability": torch.backends.cpu.get_cpu_capability(),
+        "blas": blas.group(1) if blas else "unknown",
+        "threads": str(threads_from_env()),
+        "float_env": " ".join(tuned),
+    }
+
+
+def seed_from_env(seed: int) -> int:
+    """The seed ``setup`` uses: ``COURSE_SEED`` when it is set (a seed sweep), else ``seed``."""
+    raw = os.environ.get("COURSE_SEED")
+    if raw is None or raw == "":
+        return seed
+    if not raw.isdigit():
+        raise CourseConfigError(f"COURSE_SEED must be a non-negative integer; got {raw!r}. Unset it for seed 0.")
+    return int(raw)
+
+
+_unsalted_manual_seed = torch.manual_seed
+_seed_salt = 0
+
+
+def _salt_manual_seed(salt: int) -> None:
+    """Make every later ``torch.manual_seed(k)`` seed with ``k + salt`` (identity for salt 0).
+
+    A notebook re-seeds torch before each experiment so that its cells can be re-run one by one.
+    Under a seed sweep those fixed seeds must move too, or the sweep would repeat one run.
+    """
+    global _seed_salt
+    _seed_salt = salt
+    if salt == 0:
+        torch.manual_seed = _unsalted_manual_seed
+        return
+
+    def manual_seed(seed: int) -> torch.Generator:
+        return _unsalted_manual_seed(int(seed) + salt)
+
+    manual_seed.__doc__ = f"torch.manual_seed, shifted by {salt} for the COURSE_SEED sweep."
+    torch.manual_seed = manual_seed
+
+
+SEED_SALT_STEP = 1000
+
+
+def cache_context(*sources: str | Path) -> dict[str, str]:
+    """What a cached result depends on besides its own arguments: the machine's fingerprint,
+    the seed-sweep shift and the code of the given source files (so an edit invalidates it)."""
+    import hashlib
+
+    code = hashlib.sha256(b"".join(Path(source).read_bytes() for source in sources)).hexdigest()[:16]
+    return {**fingerprint(), "seed_salt": str(_seed_salt), "code": code}
 
 
 def seed_everything(seed: int) -> None:
@@ -133,7 +222,9 @@ def setup(
     """Prepare a notebook: seeds, deterministic algorithms, threads, device, plot style.
 
     Args:
-        seed: seed for ``random``, NumPy and torch.
+        seed: seed for ``random``, NumPy and torch. ``COURSE_SEED=s`` overrides it and shifts every
+            later ``torch.manual_seed(k)`` to ``k + 1000 * s``, so that a seed sweep varies every
+            seeded experiment of a notebook; ``COURSE_SEED=0`` is the stored run.
         threads: torch CPU threads; default 1 (the stored outputs were made with 1 thread,
             and results change in the 7th digit with another count). ``COURSE_THREADS`` overrides.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``; see ``pick_device``.
@@ -143,12 +234,12 @@ def setup(
     global _current
     scale = get_scale(scale)
     if threads is None:
-        env_threads = os.environ.get("COURSE_THREADS", "1")
-        if not env_threads.isdigit() or int(env_threads) < 1:
-            raise CourseConfigError(f"COURSE_THREADS must be a positive integer; got {env_threads!r}.")
-        threads = int(env_threads)
+        threads = threads_from_env()
     if not isinstance(threads, int) or threads < 1:
         raise CourseConfigError(f"threads must be a positive int; got {threads!r}.")
+    swept = "COURSE_SEED" in os.environ and os.environ["COURSE_SEED"] != ""
+    seed = seed_from_env(seed)
+    _salt_manual_seed(SEED_SALT_STEP * seed if swept else 0)
     seed_everything(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)

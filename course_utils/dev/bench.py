@@ -22,12 +22,12 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.dev import execute
+from course_utils.dev import execute, settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS_BUDGET = 60.0
-COURSE_BUDGET = 600.0
-MEMORY_BUDGET_MB = 1500.0
+SECONDS_BUDGET = settings.CORE_SECONDS_BUDGET
+COURSE_BUDGET = settings.COURSE_SECONDS_BUDGET
+MEMORY_BUDGET_MB = settings.MEMORY_BUDGET_MB
 MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 
 

@@ -32,22 +32,29 @@ class RunStats:
     peak_rss_mb: float  # the kernel's peak resident memory
 
 
-def _peak_rss_mb(process: psutil.Process) -> float:
-    """Peak resident set size (VmHWM on Linux; current RSS elsewhere) in MB."""
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size of a process (VmHWM on Linux; current RSS elsewhere) in MB."""
     try:
-        with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return process.memory_info().rss / 2**20
+    return psutil.Process(pid).memory_info().rss / 2**20
 
 
-def run(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None) -> RunStats:
+def run(
+    nb: nbformat.NotebookNode,
+    cwd: Path,
+    timeout: int = 300,
+    env: dict[str, str] | None = None,
+    allow_errors: bool = False,
+) -> RunStats:
     """Execute ``nb`` in place in a fresh kernel started in ``cwd``; return its cost.
 
     ``env`` adds variables to the kernel's environment (e.g. ``COURSE_OUTCOMES_FILE``).
+    ``allow_errors`` goes on past a failing cell (the error is stored as its output).
     """
     measured: dict[str, float] = {}
     client = NotebookClient(
@@ -56,13 +63,14 @@ def run(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, env: dict[str,
         kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
         store_widget_state=False,
+        allow_errors=allow_errors,
     )
 
     def after_cell(**_):
         process = psutil.Process(client.km.provisioner.process.pid)
         times = process.cpu_times()
         measured["cpu_s"] = times.user + times.system
-        measured["peak_rss_mb"] = max(measured.get("peak_rss_mb", 0.0), _peak_rss_mb(process))
+        measured["peak_rss_mb"] = max(measured.get("peak_rss_mb", 0.0), peak_rss_mb(process.pid))
 
     client.on_cell_executed = after_cell
     saved = {key: os.environ.get(key) for key in (env or {})}
@@ -81,9 +89,13 @@ def run(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, env: dict[str,
 
 
 def execute(path: Path, timeout: int = 300) -> RunStats:
-    """Execute one notebook and store it with its outputs, normalised."""
+    """Execute one notebook and store it with its outputs, normalised, and with the fingerprint
+    of the machine that made them (``metadata.course.fingerprint``: where the outputs are exact)."""
+    from course_utils.runtime import fingerprint
+
     nb = notebook_io.read(path)
     stats = run(nb, path.parent, timeout)
+    nb.metadata.setdefault("course", {})["fingerprint"] = fingerprint()
     notebook_io.write(nb, path)
     return stats
 

@@ -1,17 +1,30 @@
-"""pytest plugin for the notebook run (loaded with ``-p tests.notebooks.nbval_setup``).
+"""pytest plugin for the notebook runs (loaded with ``-p tests.notebooks.nbval_setup``).
 
-Two fixes for nbval 0.11 measured in shared/TOOLING_NOTES.md:
-* nbval executes cells with ``store_history=False``, so IPython ignores a trailing
-  ``;`` and shows ``[<matplotlib.lines.Line2D at 0x...>]``: execute with history on.
-* nbval waits a fixed 5 s for each output after a cell's reply, which a busy 2-core
-  runner can exceed: raise it to 60 s.
+* Strict or portable comparison (``tests/notebooks/portable.py``): a notebook recorded on this
+  machine's fingerprint is compared exactly, cell by cell; on any other machine its kind-(b)
+  cells (tagged ``float-path:...``) are compared within their tolerance or through their bar.
+  The mode is reported in the header of the run.
+* Memory: after a notebook's last cell, the kernel's peak resident memory must stay within the
+  course's budget (Binder gives 2 GB); a notebook over it fails with the figure.
+* Two fixes for nbval 0.11:
+  - nbval executes cells with ``store_history=False``, so IPython ignores a trailing ``;`` and
+    shows ``[<matplotlib.lines.Line2D at 0x...>]``: execute with history on.
+  - nbval waits a fixed 5 s for each output after a cell's reply, which a busy 2-core runner
+    can exceed: raise it to 60 s.
 """
 
 from __future__ import annotations
 
+import pytest
 from nbval.kernel import RunningKernel
+from nbval.plugin import IPyNbCell, IPyNbFile, transform_streams_for_comparison
+
+from course_utils.dev.execute import peak_rss_mb
+from course_utils.dev.settings import MEMORY_BUDGET_MB
+from tests.notebooks import portable
 
 OUTPUT_WAIT_SECONDS = 60
+_modes: dict[str, str] = {}
 
 
 def _execute_with_history(self, cell_input, allow_stdin=None):
@@ -20,8 +33,87 @@ def _execute_with_history(self, cell_input, allow_stdin=None):
 
 RunningKernel.execute_cell_input = _execute_with_history
 
+_nbval_compare = IPyNbCell.compare_outputs
+
+
+def _compare_outputs(self, test, ref, skip_compare=None):
+    """nbval's exact comparison, except for kind-(b) cells of a notebook compared portably."""
+    rule = getattr(self, "portable_rule", None)
+    if rule is None:
+        return _nbval_compare(self, test, ref, skip_compare)
+    stored = portable.group_outputs(transform_streams_for_comparison(ref), self.sanitize)
+    fresh = portable.group_outputs(transform_streams_for_comparison(test), self.sanitize)
+    problem = portable.compare_grouped(stored, fresh, rule)
+    self.comparison_traceback = [] if problem is None else [
+        f"portable comparison ({rule.describe()}): {problem}"
+    ]
+    return problem is None
+
+
+IPyNbCell.compare_outputs = _compare_outputs
+
+_nbval_teardown = IPyNbFile.teardown
+
+
+def _teardown_with_memory_check(self):
+    kernel = getattr(self, "kernel", None)
+    peak = None
+    if kernel is not None and kernel.is_alive():
+        peak = peak_rss_mb(kernel.km.provisioner.process.pid)
+    _nbval_teardown(self)
+    if peak is not None and peak > MEMORY_BUDGET_MB:
+        raise AssertionError(
+            f"{self.path.name}: the kernel peaked at {peak:.0f} MB; the budget is {MEMORY_BUDGET_MB:.0f} MB "
+            "(Binder gives 2 GB)"
+        )
+
+
+IPyNbFile.teardown = _teardown_with_memory_check
+
+
+def _here() -> dict:
+    from course_utils.runtime import fingerprint
+
+    return fingerprint()
+
+
+def pytest_report_header(config):
+    """One line at the start: how this run compares the notebooks' outputs, and why."""
+    if not config.getoption("nbval", False):
+        return None
+    import json
+    from pathlib import Path
+
+    paths = [p for arg in config.args for p in ([Path(arg)] if arg.endswith(".ipynb") else Path(arg).glob("*.ipynb"))]
+    here, forced = _here(), portable.forced_mode()
+    recorded = {}
+    for path in paths:
+        fp = portable.recorded_fingerprint(json.loads(path.read_text(encoding="utf-8")))
+        recorded.setdefault(json.dumps(fp, sort_keys=True), []).append(path.name[:2])
+    lines = [f"this machine: {portable.describe_fingerprint(here)}"]
+    for key, numbers in recorded.items():
+        fp = json.loads(key)
+        mode = portable.mode_for(fp, here, forced)
+        why = "forced by COURSE_COMPARE" if forced != "auto" else (
+            "recorded on this fingerprint" if mode == portable.STRICT else f"recorded on {portable.describe_fingerprint(fp)}")
+        lines.append(f"notebook outputs compared {mode.upper()} ({why}): {' '.join(numbers)}")
+    return lines
+
 
 def pytest_collection_modifyitems(session, config, items):
+    here, forced = None, portable.forced_mode()
     for item in items:
-        if hasattr(item, "output_timeout"):
-            item.output_timeout = OUTPUT_WAIT_SECONDS
+        if not isinstance(item, IPyNbCell):
+            continue
+        item.output_timeout = OUTPUT_WAIT_SECONDS
+        name = item.parent.path.name
+        if name not in _modes:
+            here = here or _here()
+            _modes[name] = portable.mode_for(portable.recorded_fingerprint(item.parent.nb), here, forced)
+        if _modes[name] == portable.PORTABLE:
+            item.portable_rule = portable.parse_rule(item.cell.metadata.get("tags", []))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    portable.forced_mode()  # a wrong COURSE_COMPARE fails before anything runs

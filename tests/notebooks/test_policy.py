@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.notebooks import portable
 from tests.notebooks.nbfiles import CORE, NAME, code_cells, load, notebook_paths, source, tags
 
 PATHS = notebook_paths()
@@ -120,3 +121,64 @@ def test_exercises_and_quiz(path):
         call = f"ex{number}.check_{ex.split('.')[1]}("
         assert call in all_code, f"exercise {ex} has no check cell calling {call}...)"
     assert "show_quiz(" in all_code, "the notebook ends with a self-check quiz"
+
+
+# --------------------------------------------------------------------------- portable comparison
+
+NBVAL_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "nbval-ignore-output", "nbval-skip", "PYTEST_VALIDATE_IGNORE_OUTPUT")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_fingerprint_of_the_recording_machine_is_stored(path):
+    recorded = portable.recorded_fingerprint(load(path))
+    assert recorded is not None, "no metadata.course.fingerprint: execute the notebook with `make execute NB=...`"
+    missing = set(portable.FINGERPRINT_FIELDS) - set(recorded)
+    assert not missing, f"the stored fingerprint lacks {sorted(missing)}: execute the notebook again with `make execute`"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_float_path_cells_carry_a_tolerance_or_a_bar(path):
+    for number, cell in enumerate(code_cells(load(path))):
+        rule = portable.parse_rule(tags(cell))  # raises RuleError, naming the tag, when it cannot be read
+        if rule is not None and rule.bar:
+            assert re.search(r"\bexpect_(at_least|at_most|close)\(", source(cell)), (
+                f"code cell {number} is tagged float-path:bar, so its output is not compared on other machines; "
+                "it must assert its outcome with checks.expect_at_least/_at_most/_close in the same cell"
+            )
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_no_output_is_exempted_from_comparison(path):
+    for number, cell in enumerate(code_cells(load(path))):
+        lines = [line.lstrip("#").strip() for line in source(cell).splitlines()]
+        used = [m for m in NBVAL_MARKERS if m in tags(cell) or m in lines]
+        assert not used, (
+            f"code cell {number} uses {used}: outputs that depend on the machine are tagged float-path:... "
+            "(see tests/notebooks/portable.py); nothing else is exempted"
+        )
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_prose_quotes_no_machine_dependent_number(path):
+    """A number printed by a kind-(b) cell changes on another machine, so the text must not quote it."""
+    nb = load(path)
+    printed: dict[float, int] = {}
+    for number, cell in enumerate(code_cells(nb)):
+        if portable.parse_rule(tags(cell)) is None:
+            continue
+        for texts in portable.group_outputs(cell.get("outputs", [])).values():
+            for text in texts:
+                for value in portable.numbers_in(text):
+                    printed.setdefault(value, number)
+    quoted = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for value in portable.numbers_in(source(cell)):
+            for candidate in (value, value / 100):  # "98.05 %" quotes a printed 0.9805
+                if candidate in printed:
+                    quoted.append(f"{value:g} (printed by code cell {printed[candidate]})")
+    assert not quoted, (
+        "markdown quotes figures that another machine prints differently: "
+        + ", ".join(quoted) + ". Round them in words ('about 98 %', 'above 0.9') instead"
+    )

@@ -74,3 +74,26 @@ def test_merge_refuses_another_machine():
     other["machine"]["cores"] = 16
     with pytest.raises(ValueError, match="another machine"):
         bench.merge(_results(), other)
+
+
+def test_sweep_reports_each_bars_worst_value_and_who_missed_it():
+    from course_utils.dev import sweep
+
+    assert sweep.parse_seeds("0-2,5") == [0, 1, 2, 5]
+    assert sweep.capability_env("native") == {} and sweep.capability_env("avx2") == {"ATEN_CPU_CAPABILITY": "avx2"}
+    assert sweep.capability_env("foreign")["ATEN_CPU_CAPABILITY"] == "default"
+
+    def run(capability, seed, accuracy, loss=None):
+        outcomes = [{"name": "acc", "value": accuracy, "bar": 0.9, "relation": "≥"}]
+        if loss is not None:
+            outcomes.append({"name": "loss", "value": loss, "bar": 0.5, "relation": "≤"})
+        return {"notebook": "08_cnn.ipynb", "capability": capability, "seed": seed, "outcomes": outcomes,
+                "errors": [], "seconds": 1.0, "peak_mb": 1.0}
+
+    runs = [run("native", 0, 0.95, 0.2), run("native", 1, 0.92, 0.4), run("foreign", 0, 0.88)]
+    rows = {r["name"]: r for r in sweep.summarise(runs)}
+    assert rows["acc"]["worst"] == 0.88 and rows["acc"]["stored"] == 0.95 and rows["acc"]["missed"] == ["foreign/s0"]
+    assert rows["loss"]["worst"] == 0.4 and abs(rows["loss"]["margin"] - 0.1) < 1e-12
+    assert rows["loss"]["not_reached"] == ["foreign/s0"]  # that run stopped before the outcome
+    text = sweep.report(runs, {"cores": 2, "cpu_model": "x", "torch": "2.14.1"})
+    assert "**0 of 2 bars held in every run.**" in text and "| 08_cnn | acc | ≥ 0.9 | 0.95 | 0.88 |" in text

@@ -62,3 +62,46 @@ def test_seeded_generator_repeats():
     assert torch.randint(0, 100, (5,), generator=runtime.torch_generator(7)).tolist() == torch.randint(
         0, 100, (5,), generator=runtime.torch_generator(7)
     ).tolist()
+
+
+def test_fingerprint_names_what_decides_float_results(monkeypatch):
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    fp = runtime.fingerprint()
+    assert set(fp) == {"torch", "machine", "cpu", "capability", "blas", "threads", "float_env"}
+    assert fp["torch"] == torch.__version__ and fp["capability"] == torch.backends.cpu.get_cpu_capability()
+    monkeypatch.setenv("COURSE_THREADS", "3")
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    other = runtime.fingerprint()
+    assert other["threads"] == "3" and "MKL_CBWR=COMPATIBLE" in other["float_env"] and other != fp
+
+
+def test_course_seed_moves_every_later_manual_seed(monkeypatch, capsys):
+    try:
+        runtime.setup(seed=0)
+        torch.manual_seed(5)
+        stored = torch.rand(3)
+        monkeypatch.setenv("COURSE_SEED", "2")
+        runtime.setup(seed=0)
+        assert "seed 2" in capsys.readouterr().out
+        torch.manual_seed(5)
+        swept = torch.rand(3)
+        assert not torch.equal(stored, swept)
+        assert torch.equal(swept, torch.rand(3, generator=torch.Generator().manual_seed(5 + 2 * runtime.SEED_SALT_STEP)))
+        monkeypatch.setenv("COURSE_SEED", "0")
+        runtime.setup(seed=0)
+        torch.manual_seed(5)
+        assert torch.equal(torch.rand(3), stored)  # seed 0 is the stored run
+        monkeypatch.setenv("COURSE_SEED", "two")
+        with pytest.raises(runtime.CourseConfigError, match="COURSE_SEED must be a non-negative integer"):
+            runtime.setup(seed=0)
+    finally:
+        runtime._salt_manual_seed(0)
+
+
+def test_cache_context_changes_with_the_code(tmp_path):
+    source = tmp_path / "module.py"
+    source.write_text("x = 1\n")
+    before = runtime.cache_context(source)
+    source.write_text("x = 2\n")
+    assert runtime.cache_context(source)["code"] != before["code"]
+    assert runtime.cache_context(source)["capability"] == before["capability"]
