@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 from nbval.kernel import RunningKernel
-from nbval.plugin import IPyNbCell, IPyNbFile, transform_streams_for_comparison
+from nbval.plugin import IPyNbCell, IPyNbFile
 
 from course_utils.dev.execute import peak_rss_mb
 from course_utils.dev.settings import MEMORY_BUDGET_MB
@@ -41,8 +41,8 @@ def _compare_outputs(self, test, ref, skip_compare=None):
     rule = getattr(self, "portable_rule", None)
     if rule is None:
         return _nbval_compare(self, test, ref, skip_compare)
-    stored = portable.group_outputs(transform_streams_for_comparison(ref), self.sanitize)
-    fresh = portable.group_outputs(transform_streams_for_comparison(test), self.sanitize)
+    stored = portable.group_outputs(ref, self.sanitize)  # both already coalesced by nbval
+    fresh = portable.group_outputs(test, self.sanitize)
     problem = portable.compare_grouped(stored, fresh, rule)
     self.comparison_traceback = [] if problem is None else [
         f"portable comparison ({rule.describe()}): {problem}"
@@ -77,10 +77,8 @@ def _here() -> dict:
     return fingerprint()
 
 
-def pytest_report_header(config):
-    """One line at the start: how this run compares the notebooks' outputs, and why."""
-    if not config.getoption("nbval", False):
-        return None
+def comparison_lines(config) -> list[str]:
+    """How this run compares the notebooks' outputs, and why (printed at the start of the run)."""
     import json
     from pathlib import Path
 
@@ -98,6 +96,16 @@ def pytest_report_header(config):
             "recorded on this fingerprint" if mode == portable.STRICT else f"recorded on {portable.describe_fingerprint(fp)}")
         lines.append(f"notebook outputs compared {mode.upper()} ({why}): {' '.join(numbers)}")
     return lines
+
+
+def pytest_sessionstart(session):
+    config = session.config
+    if not config.getoption("nbval", False) or hasattr(config, "workerinput"):  # once, in the main process
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for line in comparison_lines(config):
+        if reporter is not None:
+            reporter.write_line(line)
 
 
 def pytest_collection_modifyitems(session, config, items):
