@@ -105,7 +105,7 @@ def _activation_qparams(x: torch.Tensor, q_min: int = 0, q_max: int = 127) -> tu
     smaller rounding error (fbgemm's ``ChooseQuantizationParams``).
     """
     x_min, x_max = min(float(x.detach().min()), 0.0), max(float(x.detach().max()), 0.0)
-    scale = (x_max - x_min) / (q_max - q_min)
+    scale = float(torch.tensor((x_max - x_min) / (q_max - q_min), dtype=torch.float32))  # kept as float32
     if scale == 0.0 or math.isinf(1.0 / scale):
         scale = 0.1
     from_min, from_max = q_min - x_min / scale, q_max - x_max / scale
@@ -121,8 +121,8 @@ def weight_int8_symmetric(weight: torch.Tensor) -> tuple[torch.Tensor, float]:
     codes clamped to [-128, 127]. Returns ``(int8 codes, scale)``.
     """
     weight = weight.detach()
-    scale = max(float(weight.abs().max()) / 127.5, float(torch.finfo(torch.float32).eps))
-    return torch.clamp(torch.round(weight / scale), -128, 127).to(torch.int8), scale
+    scale = torch.clamp(weight.abs().max().float() / 127.5, min=torch.finfo(torch.float32).eps)  # float32
+    return torch.clamp(torch.round(weight * (1.0 / scale)), -128, 127).to(torch.int8), float(scale)
 
 
 def dynamic_int8_linear(
@@ -147,7 +147,8 @@ def dynamic_int8_linear(
     w_int, s_w = weight_int8_symmetric(weight)
     x = x.detach()
     s_x, z_x = _activation_qparams(x, 0, q_max)
-    x_int = torch.clamp(torch.round(x / s_x) + z_x, 0, q_max).to(torch.int32)
+    inverse = 1.0 / torch.tensor(s_x, dtype=torch.float32)  # the kernels multiply by a float32 1/scale
+    x_int = torch.clamp(torch.round(x * inverse) + z_x, 0, q_max).to(torch.int32)
     acc = (x_int - z_x) @ w_int.to(torch.int32).T  # exact integer arithmetic
     y = acc.to(torch.float64) * (s_x * s_w)
     if bias is not None:
