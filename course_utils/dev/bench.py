@@ -126,7 +126,7 @@ def table(results: dict) -> str:
         "",
         f"Made by `make bench` (`--repeat {results['repeat']}`): each notebook executed in a fresh kernel with the",
         "settings of `make test` (1 torch thread). Seconds are the median over the runs, with the spread (min-max);",
-        "peak memory is the kernel's peak resident set (VmHWM). Budgets (shared/COURSE_DESIGN.md §6): 60 s and",
+        "peak memory is the kernel's peak resident set (VmHWM). Budgets (course_utils/dev/settings.py): 60 s and",
         "1,500 MB per notebook, 10 minutes for the whole course. Outcomes are the figures each notebook asserts",
         "through `course_utils.checks`, with their bars.",
         "",

@@ -137,8 +137,10 @@ def report(runs: list[dict], machine: dict) -> str:
         "",
         "Made by `make sweep`: every notebook executed in a fresh kernel for each seed "
         f"({', '.join(map(str, seeds))}) and each CPU capability ({', '.join(capabilities)}); "
-        "`native` is this machine's own kernels, the others are PyTorch's `ATEN_CPU_CAPABILITY` "
-        "kernels, another CPU kind simulated on this one. The stored notebooks are the `native`, seed-0 runs.",
+        "`native` is this machine's own kernels; `foreign` is another CPU kind simulated on this one "
+        f"({' '.join(f'{k}={v}' for k, v in settings.FOREIGN_ENV.items())}); any other name is an "
+        "`ATEN_CPU_CAPABILITY` value. The stored notebooks are the `native`, seed-0 runs. A seed moves every "
+        "`torch.manual_seed` of the notebook (`COURSE_SEED`, see `runtime.setup`).",
         "",
         f"Machine: {machine['cores']} cores, {machine['cpu_model']}; torch {machine['torch']}; "
         f"{len(runs)} runs.",

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.dev.settings import RUN_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -102,8 +104,7 @@ def lab_server(chromium_path, tmp_path_factory) -> LabServer:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MPLBACKEND"))}
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        IPYTHONDIR=str(home / "ipython"), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
-        COURSE_THREADS="1", COURSE_SCALE="small",
+        IPYTHONDIR=str(home / "ipython"), **RUN_ENV,
     )
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
-# The core of the course, in order (DEVELOPERS.md); deep dives follow from 14 on.
+# The core of the course, in order (README course map); deep dives follow from 14 on.
 CORE = {
     "00": "welcome", "01": "tensors", "02": "layers", "03": "activations", "04": "loss",
     "05": "backprop", "06": "training", "07": "init", "08": "cnn", "09": "rnn",
