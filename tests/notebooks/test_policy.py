@@ -116,11 +116,18 @@ def test_exercises_and_quiz(path):
         ids.append(first.split()[-1])
     assert len(ids) >= 3, f"at least three exercises; found {ids}"
     assert len(ids) == len(set(ids)), f"duplicate exercise ids {ids}"
-    all_code = "\n".join(source(c) for c in code_cells(nb))
-    for ex in ids:
-        call = f"ex{number}.check_{ex.split('.')[1]}("
-        assert call in all_code, f"exercise {ex} has no check cell calling {call}...)"
+    cells = code_cells(nb)
+    for position, cell in enumerate(cells):
+        if "solution" in tags(cell):
+            ex = source(cell).splitlines()[0].split()[-1]
+            call = f"ex{number}.check_{ex.split('.')[1]}("
+            following = source(cells[position + 1]) if position + 1 < len(cells) else ""
+            assert call in following, f"exercise {ex}: the code cell right after it must call {call}...)"
+    all_code = "\n".join(source(c) for c in cells)
     assert "show_quiz(" in all_code, "the notebook ends with a self-check quiz"
+    assert re.search(r"\bchecks\.expect_(at_least|at_most|close)\(", all_code), (
+        "a topic notebook asserts what it teaches with at least one checks.expect_* call"
+    )
 
 
 # --------------------------------------------------------------------------- portable comparison
