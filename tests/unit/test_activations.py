@@ -11,6 +11,9 @@ from torch import nn
 from course_utils import activations as A
 
 GRID = torch.linspace(-30.0, 30.0, 2001)
+# ReLU, Leaky ReLU and ELU have a kink at 0, where any one-sided slope is a valid derivative and PyTorch's
+# vectorised and plain kernels pick different ones: derivatives are compared away from it.
+SMOOTH_GRID = GRID[GRID != 0]
 
 
 @pytest.mark.parametrize("name", A.NAMES)
@@ -25,10 +28,10 @@ def test_from_scratch_matches_pytorch(name, param):
 def test_hand_derivative_matches_autograd(name):
     act = A.get(name)
     module = act.torch_module(0.2)
-    by_autograd = A.autograd_derivative(module, GRID)
-    assert torch.allclose(act.grad(GRID, 0.2), by_autograd, atol=1e-6)
+    by_autograd = A.autograd_derivative(module, SMOOTH_GRID)
+    assert torch.allclose(act.grad(SMOOTH_GRID, 0.2), by_autograd, atol=1e-6)
     # the from-scratch function is differentiable by autograd too, with the same result
-    assert torch.allclose(A.autograd_derivative(lambda t: act(t, 0.2), GRID), by_autograd, atol=2e-6)
+    assert torch.allclose(A.autograd_derivative(lambda t: act(t, 0.2), SMOOTH_GRID), by_autograd, atol=2e-6)
 
 
 def test_from_scratch_functions_stay_finite_far_out():
