@@ -37,16 +37,20 @@ _nbval_compare = IPyNbCell.compare_outputs
 
 
 def _compare_outputs(self, test, ref, skip_compare=None):
-    """nbval's exact comparison, except for kind-(b) cells of a notebook compared portably."""
-    rule = getattr(self, "portable_rule", None)
-    if rule is None:
+    """nbval's exact comparison in strict mode; in portable mode, kind-(b) cells follow their tag and
+    expect_close gaps are compared through their bar only."""
+    if not getattr(self, "portable", False):
         return _nbval_compare(self, test, ref, skip_compare)
-    stored = portable.group_outputs(ref, self.sanitize)  # both already coalesced by nbval
-    fresh = portable.group_outputs(test, self.sanitize)
+    rule = getattr(self, "portable_rule", None)
+
+    def sanitize(text):
+        return portable.mask_gaps(self.sanitize(text))
+
+    stored = portable.group_outputs(ref, sanitize)  # both already coalesced by nbval
+    fresh = portable.group_outputs(test, sanitize)
     problem = portable.compare_grouped(stored, fresh, rule)
-    self.comparison_traceback = [] if problem is None else [
-        f"portable comparison ({rule.describe()}): {problem}"
-    ]
+    how = rule.describe() if rule is not None else "exact"
+    self.comparison_traceback = [] if problem is None else [f"portable comparison ({how}): {problem}"]
     return problem is None
 
 
@@ -118,7 +122,8 @@ def pytest_collection_modifyitems(session, config, items):
         if name not in _modes:
             here = here or _here()
             _modes[name] = portable.mode_for(portable.recorded_fingerprint(item.parent.nb), here, forced)
-        if _modes[name] == portable.PORTABLE:
+        item.portable = _modes[name] == portable.PORTABLE
+        if item.portable:
             item.portable_rule = portable.parse_rule(item.cell.metadata.get("tags", []))
 
 

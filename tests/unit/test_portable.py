@@ -57,3 +57,22 @@ def test_mode_follows_the_fingerprint_unless_forced(monkeypatch):
 def test_measured_looking_numbers_are_found_in_prose():
     text = "accuracy 0.9805, about 98 %, lr 0.1, FD 4.12, tiny 3.21e-08, 3.2e-08 (bar: ≥ 0.975), Exercise 11.4, 100."
     assert portable.numbers_in(text) == {0.9805, 4.12, 3.21e-08}
+
+
+def test_expect_close_gaps_keep_their_decade_here_and_only_their_bar_elsewhere():
+    import re
+
+    from tests.notebooks.nbfiles import ROOT
+
+    rules = re.findall(r"^regex: (.*)$\n^replace: (.*)$", (ROOT / "tests/notebooks/sanitize.cfg").read_text(), re.M)
+
+    def sanitize(text):
+        for regex, replacement in rules:
+            text = re.sub(regex, replacement, text)
+        return text
+
+    zero, small, drifted = (sanitize(f"✅ conv vs F.conv2d: max difference {g} (bar: ≤ 1e-05)")
+                            for g in ("0.0e+00", "2.4e-07", "9.0e-06"))
+    assert len({zero, small, drifted}) == 3  # strict: 0 stays 0, and a drift of one decade shows
+    assert sanitize("max difference 2.9e-07 (bar") == sanitize("max difference 2.4e-07 (bar")
+    assert len({portable.mask_gaps(t) for t in (zero, small, drifted)}) == 1  # portable: only the bar counts
