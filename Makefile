@@ -1,9 +1,11 @@
-# Every target bootstraps .venv (pinned requirements + course_utils, editable) when it is
-# missing or older than requirements.txt / pyproject.toml.
+# Every target bootstraps .venv (pinned requirements + course_utils, editable) when it is missing or older
+# than the requirements files / pyproject.toml: `make lab` installs what learners need (requirements.txt),
+# the other targets add the tools that execute, test and lint the course (requirements-dev.txt).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
+DEV_STAMP := $(VENV)/.dev-installed
 # Same settings for tests, benchmark and re-execution (course_utils/dev/settings.py): the stored outputs
 # were made with them. The shell reads them when a recipe runs, after .venv exists.
 RUN_ENV := env $$($(BIN)/python -m course_utils.dev.settings run-env)
@@ -26,52 +28,55 @@ help:
 	@echo "               worst value, in benchmarks/BARS.md (SWEEP_ARGS='--seeds 0-1 NB...' for less)"
 	@echo "make execute   re-execute notebooks in place (NB=notebooks/01_tensors.ipynb for one)"
 
-venv: $(STAMP)
+venv: $(DEV_STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb \
 	    --LabServerApp.app_settings_dir=binder/lab-settings $(LAB_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check course_utils tests notebooks datasets
 
 # unit tests of course_utils, policy and pin tests, the browser test (skips without Chromium)
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -m "not slow" tests
 
 # nbval: every notebook re-executed in a fresh kernel and each output compared with the stored one:
 # exactly where this machine has the notebook's recording fingerprint, portably elsewhere
 # (tests/notebooks/portable.py); the kernel's peak memory must stay within the budget
-notebooks: $(STAMP)
+notebooks: $(DEV_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
 # the same on a simulated foreign CPU, compared portably: an output that only one machine
 # reproduces fails here, whatever machine runs the tests
-notebooks-foreign: $(STAMP)
+notebooks-foreign: $(DEV_STAMP)
 	$(TEST_ENV) $(FOREIGN_ENV) COURSE_COMPARE=portable $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
 # student editions: each runs top to bottom and every exercise reports "not done yet"
-slow: $(STAMP)
+slow: $(DEV_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -m slow -n 2 tests/notebooks
 
 test: lint unit notebooks notebooks-foreign slow
 
-student: $(STAMP)
+student: $(DEV_STAMP)
 	$(BIN)/python -m course_utils.dev.student notebooks student
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(RUN_ENV) $(BIN)/python -m course_utils.dev.bench $(BENCH_ARGS)
 
-sweep: $(STAMP)
+sweep: $(DEV_STAMP)
 	$(TEST_ENV) $(BIN)/python -m course_utils.dev.sweep $(SWEEP_ARGS)
 
-execute: $(STAMP)
+execute: $(DEV_STAMP)
 	$(RUN_ENV) $(BIN)/python -m course_utils.dev.execute $(NB)
 
 clean:
