@@ -14,6 +14,15 @@ from course_utils import judge
 from course_utils.data import digits_split
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """The judge's disk cache lives in this module's own folder, never in the real temporary folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(judge.tempfile, "tempdir", str(tmp_path_factory.mktemp("judge-cache")))
+        patch.setattr(judge, "_cache", {})
+        yield
+
+
 @pytest.fixture(scope="module")
 def split():
     return digits_split(test_fraction=0.2, seed=0)
