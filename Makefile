@@ -1,6 +1,6 @@
 # Every target bootstraps .venv (pinned requirements + course_utils, editable) when it is missing or older
 # than the requirements files / pyproject.toml: `make lab` installs what learners need (requirements.txt),
-# the other targets add the tools that execute, test and lint the course (requirements-dev.txt).
+# the other targets add the tools that execute, test and lint the course (tests/requirements-dev.txt).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -35,8 +35,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
-$(DEV_STAMP): $(STAMP) requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(DEV_STAMP): $(STAMP) tests/requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r tests/requirements-dev.txt
 	touch $(DEV_STAMP)
 
 lab: $(STAMP)

@@ -25,18 +25,18 @@ def pins(path: Path) -> dict[str, str]:
 
 
 def test_requirements_pin_the_promised_packages():
-    req, dev = pins(ROOT / "requirements.txt"), pins(ROOT / "requirements-dev.txt")
+    req, dev = pins(ROOT / "requirements.txt"), pins(ROOT / "tests" / "requirements-dev.txt")
     assert req["torch"] == "2.14.1" and req["torchvision"] == "0.29.1"
     for name in ("jupyterlab", "ipywidgets", "matplotlib", "seaborn", "pandas", "scikit-learn", "tqdm"):
         assert name in req, f"{name} is not pinned in requirements.txt"
     for name in ("nbval", "pytest", "ruff", "playwright"):
         assert name in dev and name not in req, f"{name} belongs in requirements-dev.txt, not in the learners' pins"
     assert not set(req) & set(dev), "a package is pinned in both requirements files"
-    for path in ("requirements.txt", "requirements-dev.txt"):
+    for path in ("requirements.txt", "tests/requirements-dev.txt"):
         lines = [x for x in (ROOT / path).read_text().splitlines() if x.strip() and not x.startswith("#")]
-        lines = [x for x in lines if x != "-r requirements.txt"]
+        lines = [x for x in lines if x != "-r ../requirements.txt"]
         assert all(PIN.match(x) for x in lines), f"every requirement in {path} is an exact == pin"
-    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert "-r ../requirements.txt" in (ROOT / "tests" / "requirements-dev.txt").read_text().splitlines()
 
 
 def test_environment_yml_carries_the_same_versions():
@@ -61,7 +61,7 @@ def _names(requirements: list[str]) -> set[str]:
 def test_pyproject_groups_and_the_pinned_files_agree():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     groups = project["optional-dependencies"]
-    learners, dev = set(pins(ROOT / "requirements.txt")), set(pins(ROOT / "requirements-dev.txt"))
+    learners, dev = set(pins(ROOT / "requirements.txt")), set(pins(ROOT / "tests" / "requirements-dev.txt"))
     for name in _names(project["dependencies"]) | _names(groups["course"]):
         assert name in learners, f"{name} (needed by course_utils or the notebooks) is not pinned in requirements.txt"
     for name in _names(groups["dev"]):
