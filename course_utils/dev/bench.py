@@ -17,7 +17,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -72,11 +71,7 @@ def bench_notebook(path: Path, repeat: int) -> dict:
     """Execute one notebook ``repeat`` times; return its figures."""
     walls, cpus, peaks, outcomes = [], [], [], None
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as folder:
-            log = Path(folder) / "outcomes.jsonl"
-            nb = nbformat.read(str(path), as_version=4)
-            stats = execute.run(nb, path.parent, env={"COURSE_OUTCOMES_FILE": str(log)})
-            found = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        _, stats, found = execute.run_with_outcomes(path)
         outcomes = outcomes if outcomes is not None else found
         walls.append(round(stats.wall_s, 2))
         cpus.append(round(stats.cpu_s, 2))

@@ -10,8 +10,10 @@ reproducibility/memory tests use.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +88,21 @@ def run(
             else:
                 os.environ[key] = value
     return RunStats(wall, measured.get("cpu_s", 0.0), measured.get("peak_rss_mb", 0.0))
+
+
+def run_with_outcomes(
+    path: Path, env: dict[str, str] | None = None, allow_errors: bool = False, private_tmp: bool = False
+) -> tuple[nbformat.NotebookNode, RunStats, list[dict]]:
+    """Execute the notebook at ``path`` (the file is not changed) and collect the figures it records
+    through ``course_utils.outcomes`` (every ``checks.expect_*``). ``private_tmp`` gives the kernel its own
+    temporary folder, so that no cache from an earlier run is used. Returns (executed notebook, cost, figures)."""
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "outcomes.jsonl"
+        full_env = {**(env or {}), "COURSE_OUTCOMES_FILE": str(log), **({"TMPDIR": folder} if private_tmp else {})}
+        nb = notebook_io.read(path)
+        stats = run(nb, path.parent, env=full_env, allow_errors=allow_errors)
+        found = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return nb, stats, found
 
 
 def execute(path: Path, timeout: int = 300) -> RunStats:

@@ -1,6 +1,6 @@
 """Seed and CPU sweep: does every asserted learning outcome hold for seeds 0-4 and on another CPU kind?
 
-    python -m course_utils.dev.sweep [--seeds 0-4] [--capabilities native,default] [--jobs 2]
+    python -m course_utils.dev.sweep [--seeds 0-4] [--capabilities native,foreign] [--jobs 2]
                                      [--runs DIR] [--keep DIR] [notebooks ...]        (`make sweep`)
 
 Each notebook is executed in a fresh kernel once per (seed, CPU capability):
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -64,13 +63,8 @@ def run_name(notebook: str, capability: str, seed: int) -> str:
 
 def run_one(path: Path, capability: str, seed: int, keep: Path | None) -> dict:
     """Execute one notebook for one (capability, seed); return its figures (runs in a worker process)."""
-    with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "outcomes.jsonl"
-        env = {"COURSE_SEED": str(seed), "COURSE_OUTCOMES_FILE": str(log), "TMPDIR": folder}
-        env.update(capability_env(capability))
-        nb = nbformat.read(str(path), as_version=4)
-        stats = execute.run(nb, path.parent, env=env, allow_errors=True)
-        found = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    env = {"COURSE_SEED": str(seed), **capability_env(capability)}
+    nb, stats, found = execute.run_with_outcomes(path, env, allow_errors=True, private_tmp=True)
     errors = [
         f"{o['ename']}: {o['evalue']}"[:300]
         for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
@@ -193,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.runs / f"{run_name(p.name, c, s)}.json").write_text(json.dumps(result) + "\n", encoding="utf-8")
             status = "ok" if not result["errors"] else f"ERROR {result['errors'][0][:120]}"
             print(f"  {p.name} {c}/s{s}: {result['seconds']} s, {status}", flush=True)
-    wanted = {run_name(p.name, c, s) for p, c, s in ((p, c, s) for s in seeds for c in capabilities for p in paths)}
+    wanted = {run_name(p.name, c, s) for s in seeds for c in capabilities for p in paths}
     runs = [json.loads(f.read_text()) for f in sorted(args.runs.glob("*.json")) if f.stem in wanted]
     args.out.mkdir(parents=True, exist_ok=True)
     machine = bench.machine()
