@@ -88,17 +88,32 @@ def report(result: Result) -> Result:
     return result
 
 
+def passed(exercise: str, message: str) -> Result:
+    """Report a passed exercise."""
+    _validate_exercise_id(exercise)
+    return report(Result(exercise, PASSED, message))
+
+
+def failed(exercise: str, problem: str, hint: str | None = None) -> Result:
+    """Report a wrong answer: what is wrong, and a hint at the likely mistake."""
+    _validate_exercise_id(exercise)
+    return report(Result(exercise, FAILED, problem, hint))
+
+
+def not_done(exercise: str, message: str = NOT_DONE_MESSAGE) -> Result:
+    """Report an exercise whose answer is still the placeholder."""
+    _validate_exercise_id(exercise)
+    return report(Result(exercise, NOT_DONE, message))
+
+
 def _finish(exercise: str, problem: str | None, success: str, hint: str | None) -> None:
-    _validate_exercise_id(exercise)
     if problem is None:
-        report(Result(exercise, PASSED, success))
+        passed(exercise, success)
     else:
-        report(Result(exercise, FAILED, problem, hint))
+        failed(exercise, problem, hint)
 
 
-def _not_done(exercise: str, message: str = NOT_DONE_MESSAGE) -> None:
-    _validate_exercise_id(exercise)
-    report(Result(exercise, NOT_DONE, message))
+_not_done = not_done
 
 
 # --------------------------------------------------------------------------- pure diagnosis
@@ -184,18 +199,65 @@ def diagnose_tensor(
     return problem, hint
 
 
-def match_mistake(fn: Callable, mistakes: Sequence[tuple[Callable, str]], cases: Sequence) -> str | None:
+def close(got: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 0.0) -> bool:
+    """Tensor-aware "is this the same answer": same shape and values within ``atol + rtol·|expected|``.
+
+    Never raises: a non-tensor, a shape mismatch or an uncomparable value is simply not close.
+    Numbers compare as numbers; other values with ``==``.
+    """
+    try:
+        if isinstance(expected, torch.Tensor) or isinstance(got, torch.Tensor):
+            if not (isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor)):
+                return False
+            if got.shape != expected.shape:
+                return False
+            return bool(torch.allclose(got.detach().double().cpu(), expected.detach().double().cpu(),
+                                       atol=atol, rtol=rtol, equal_nan=True))
+        if isinstance(expected, int | float) and not isinstance(expected, bool):
+            return isinstance(got, int | float) and not isinstance(got, bool) and math.isclose(
+                got, expected, abs_tol=atol, rel_tol=rtol)
+        return bool(got == expected)
+    except Exception:
+        return False
+
+
+def first_mistake(answer: Any, mistakes: Sequence[tuple[Any, str, str | None]], *,
+                  atol: float = 1e-5) -> tuple[str, str | None] | None:
+    """``(problem, hint)`` of the first typical mistake that ``answer`` reproduces, else None.
+
+    Each mistake is ``(wrong, problem, hint)``: ``wrong`` is the value that mistake gives
+    (compared with ``close``), or a predicate ``wrong(answer) -> bool``.
+    """
+    for wrong, problem, hint in mistakes:
+        if callable(wrong) and not isinstance(wrong, torch.Tensor):
+            try:
+                hit = bool(wrong(answer))
+            except Exception:
+                hit = False
+        else:
+            hit = close(answer, wrong, atol=atol)
+        if hit:
+            return problem, hint
+    return None
+
+
+def match_mistake(fn: Callable, mistakes: Sequence[tuple[Callable, str]], cases: Sequence, *,
+                  atol: float = 1e-5) -> str | None:
     """The hint of the first typical mistake that reproduces all of ``fn``'s answers.
 
     ``mistakes`` pairs a wrong implementation with the hint that names it; ``cases`` are
-    ``(args, expected)`` pairs as for ``check_function``.
+    ``(args, expected)`` pairs as for ``check_function``; answers are compared with ``close``.
     """
     try:
         answers = [fn(*args) for args, _ in cases]
     except Exception:
         return None
     for wrong, hint in mistakes:
-        if all(answer == wrong(*args) for answer, (args, _) in zip(answers, cases, strict=True)):
+        try:
+            wrong_answers = [wrong(*args) for args, _ in cases]
+        except Exception:
+            continue
+        if all(close(a, w, atol=atol) for a, w in zip(answers, wrong_answers, strict=True)):
             return hint
     return None
 

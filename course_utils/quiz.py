@@ -76,10 +76,6 @@ def build_quiz(questions: Sequence[Question]):
 
 def show_quiz(questions: Sequence[Question], title: str = "Self-check quiz") -> None:
     """Display the quiz as a widget, with the text version as its fallback."""
-    from IPython.display import display
+    from course_utils.widgets import show_controls
 
-    box = build_quiz(questions)
-    bundle = box._repr_mimebundle_()
-    data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-    data["text/plain"] = as_text(questions, title)
-    display(data, raw=True)
+    show_controls(build_quiz(questions), title, plain_text=as_text(questions, title))

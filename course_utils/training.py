@@ -61,6 +61,28 @@ def _current_lr(optimizer: torch.optim.Optimizer) -> float:
 
 
 @torch.no_grad()
+def predict(
+    model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All outputs and targets of a loader, in eval mode and without gradients.
+
+    Returns ``(outputs, targets)`` concatenated over the batches; the model's train/eval mode is
+    put back as it was.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        outputs, targets = [], []
+        for xb, yb in loader:
+            outputs.append(model(xb.to(device)))
+            targets.append(yb.to(device))
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError("got an empty loader: there is nothing to predict (check the data split).")
+    return torch.cat(outputs), torch.cat(targets)
+
+
 def evaluate(
     model: nn.Module,
     loader: DataLoader,
@@ -68,25 +90,13 @@ def evaluate(
     metric: Callable[[torch.Tensor, torch.Tensor], float] | None = accuracy,
     device: torch.device | str = "cpu",
 ) -> tuple[float, float | None]:
-    """Mean loss (weighted by batch size) and metric over a loader, in eval mode.
+    """Mean loss and metric over a loader, from ``predict`` (eval mode, no gradients).
 
-    The model is put back into the mode it was in before.
+    ``loss_fn`` must average over examples (the default ``reduction="mean"``).
     """
-    was_training = model.training
-    model.eval()
-    total_loss, count, outputs, targets = 0.0, 0, [], []
-    for xb, yb in loader:
-        xb, yb = xb.to(device), yb.to(device)
-        out = model(xb)
-        total_loss += loss_fn(out, yb).item() * len(yb)
-        count += len(yb)
-        outputs.append(out)
-        targets.append(yb)
-    model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluate got an empty loader: check the data split.")
-    value = metric(torch.cat(outputs), torch.cat(targets)) if metric is not None else None
-    return total_loss / count, value
+    outputs, targets = predict(model, loader, device)
+    value = metric(outputs, targets) if metric is not None else None
+    return loss_fn(outputs, targets).item(), value
 
 
 def fit(

@@ -1,10 +1,23 @@
-"""ipywidgets shells. Each widget calls a pure function and redraws an ordinary figure.
+"""The course's one widget protocol: ``Explorer``.
 
-Design (see tests/ and the course design): the figure is displayed as a normal
-output with a display id and updated in place, never inside an ``Output``
-widget, so the saved notebook, GitHub, static HTML and nbval all show the figure
-for the default settings. The controls get a plain-text fallback that reads well
-where widgets are not live.
+Every interactive figure in the course is an ``Explorer`` subclass in its topic module::
+
+    explorer = cnn.KernelEditor(image)   # builds the controls and the first figure; shows nothing
+    explorer.show()                      # shows the controls and the figure; returns None
+
+* The subclass builds its ipywidgets controls and ``self.box`` (their layout), then calls
+  ``super().__init__()``; it wires each control with ``control.observe(self.redraw, names="value")``.
+* ``figure()`` reads the controls, calls a pure function of the topic module and returns a new
+  Figure. It changes nothing else.
+* ``on_redraw()`` (optional) refreshes status text after each new figure. Work that both need
+  is computed once, in ``figure()``, and kept on ``self``.
+* ``redraws`` counts redraws; ``fig`` is the current figure. Tests drive an explorer by
+  setting a control's ``.value`` and reading these.
+
+The figure is displayed as a normal output with a display id and updated in place, never
+inside an ``Output`` widget, so the saved notebook, GitHub, static HTML and nbval all show the
+figure for the default settings. The controls get a plain-text fallback that reads well where
+widgets are not live. Quizzes (``course_utils.quiz``) use the same ``show_controls``.
 """
 
 from __future__ import annotations
@@ -16,11 +29,15 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 
-def show_controls(box: Any, fallback: str) -> None:
-    """Display a widget with a readable ``text/plain`` fallback instead of its repr."""
+def show_controls(box: Any, fallback: str, *, plain_text: str | None = None) -> None:
+    """Display a widget with a readable ``text/plain`` fallback instead of its repr.
+
+    ``fallback`` names the controls in a short sentence; ``plain_text`` replaces the whole
+    fallback (a quiz shows its questions).
+    """
     bundle = box._repr_mimebundle_() if hasattr(box, "_repr_mimebundle_") else {}
     data = dict(bundle[0] if isinstance(bundle, tuple) else bundle or {})
-    data["text/plain"] = f"[interactive controls: {fallback}. Run the notebook to use them.]"
+    data["text/plain"] = plain_text or f"[interactive controls: {fallback}. Run the notebook to use them.]"
     display(data, raw=True)
 
 
@@ -29,7 +46,6 @@ class LiveFigure:
 
     def __init__(self, fig: Figure) -> None:
         self.fig = fig
-        self.redraws = 0
         plt.close(fig)  # the inline backend must not show it a second time
         self.handle = display(fig, display_id=True)
 
@@ -39,19 +55,15 @@ class LiveFigure:
             plt.close(self.fig)
             self.fig = fig
             plt.close(fig)
-        self.redraws += 1
         if self.handle is not None:
             self.handle.update(self.fig)
 
 
 class Explorer:
-    """Base of the course's widget shells: controls above, one ``LiveFigure`` below.
+    """Base of every widget in the course: controls above, one ``LiveFigure`` below.
 
-    A subclass builds ``self.box`` (the ipywidgets controls) before calling
-    ``super().__init__()``, sets ``description`` (the plain-text fallback), implements
-    ``figure()`` (read the controls, return a new Figure from a pure function) and may
-    override ``on_redraw()`` to refresh status text. Wire controls with
-    ``control.observe(self.redraw, names="value")``.
+    See the module docstring for the protocol. ``description`` is the plain-text fallback
+    of the controls.
     """
 
     description = "interactive controls"
@@ -80,6 +92,6 @@ class Explorer:
             plt.close(old)
 
     def show(self) -> None:
-        """Display the controls (with their text fallback) and the current figure."""
+        """Display the controls (with their text fallback) and the current figure. Returns None."""
         show_controls(self.box, self.description)
         self.live = LiveFigure(self.fig)

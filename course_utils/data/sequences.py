@@ -8,19 +8,17 @@
   (window -> next values) pairs for forecasting; targets are (N, horizon), never (N,).
 * ``template_corpus`` and ``CharVocab``: a small English-like text made from templates, and
   the character <-> index mapping of a character-level language model.
-* ``apply_temperature`` and ``next_char_figure``: sampling with a temperature and its picture
-  (the widget shell around them, ``TemperatureExplorer``, lives in ``course_utils.rnn``).
+
+Sampling with a temperature and its widget are in ``course_utils.topics.rnn``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
 
 # --------------------------------------------------------------------------- memory task
 
@@ -193,31 +191,3 @@ def next_char_batches(
 
 
 # --------------------------------------------------------------------------- temperature
-
-
-def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Probabilities softmax(logits / temperature) over the last dimension.
-
-    Temperature < 1 sharpens the distribution (safer, more repetitive text); > 1 flattens it.
-    """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0; got {temperature!r} (use a small value such as 0.05 for greedy).")
-    return torch.softmax(logits / temperature, dim=-1)
-
-
-def next_char_figure(logits: torch.Tensor, labels: Sequence[str], temperature: float, top: int = 12,
-                     title: str | None = None) -> Figure:
-    """Bar chart of the ``top`` most likely next characters at a temperature."""
-    if logits.dim() != 1 or len(labels) != len(logits):
-        raise ValueError(f"need 1-D logits and one label per logit; got {tuple(logits.shape)} and {len(labels)} labels.")
-    probs = apply_temperature(logits.detach().float(), temperature)
-    keep = torch.argsort(logits, descending=True)[:top].tolist()  # the same order at every temperature
-    names = [repr(labels[i])[1:-1] if labels[i] != " " else "␣" for i in keep]
-    fig, ax = plt.subplots(figsize=(6.4, 2.8))
-    ax.bar(range(len(keep)), probs[keep].numpy(), color="tab:blue")
-    ax.set_xticks(range(len(keep)), names)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("probability")
-    ax.set_title(title or f"next character, temperature {temperature:.2f}")
-    fig.tight_layout()
-    return fig

@@ -17,8 +17,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_utils import checks, landscapes
+from course_utils import checks
 from course_utils.checks import FAILED, NOT_DONE, PASSED, Result
+from course_utils.topics.training_loops import landscapes
 
 
 def _isolated(check: Callable[..., None]) -> Callable[..., None]:

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from course_utils import checks, gan
+from course_utils import checks
+from course_utils.topics import gans
 
 
 def _first_output(fn: Callable, args: tuple) -> torch.Tensor | None:
@@ -36,8 +37,8 @@ def _logits(seed: int, n: int = 6) -> torch.Tensor:
 
 def check_1(d_loss_fn) -> None:
     """Exercise 11.1: the discriminator loss from real and fake logits (sum of two BCE terms)."""
-    cases = [((_logits(1), _logits(2)), gan.discriminator_loss(_logits(1), _logits(2))),
-             ((_logits(3, 4), _logits(4, 4)), gan.discriminator_loss(_logits(3, 4), _logits(4, 4)))]
+    cases = [((_logits(1), _logits(2)), gans.discriminator_loss(_logits(1), _logits(2))),
+             ((_logits(3, 4), _logits(4, 4)), gans.discriminator_loss(_logits(3, 4), _logits(4, 4)))]
     real, fake = cases[0][0]
     bce = F.binary_cross_entropy_with_logits
     ones, zeros = torch.ones_like(real), torch.zeros_like(real)
@@ -56,11 +57,11 @@ def check_1(d_loss_fn) -> None:
 
 def check_2(g_loss_fn) -> None:
     """Exercise 11.2: the non-saturating generator loss from the logits D gives to fakes."""
-    cases = [((_logits(5),), gan.generator_loss(_logits(5))), ((_logits(6, 3),), gan.generator_loss(_logits(6, 3)))]
+    cases = [((_logits(5),), gans.generator_loss(_logits(5))), ((_logits(6, 3),), gans.generator_loss(_logits(6, 3)))]
     fake = cases[0][0][0]
     bce = F.binary_cross_entropy_with_logits
     variants = [
-        (gan.saturating_generator_loss(fake),
+        (gans.saturating_generator_loss(fake),
          "that is the saturating minimax loss mean log(1 − D(G(z))); its gradient vanishes when D rejects "
          "the fakes confidently. Use the non-saturating −log D(G(z)): BCE with target 1."),
         (bce(fake, torch.zeros_like(fake)),
@@ -93,12 +94,12 @@ def check_4(interpolate_fn) -> None:
     """Exercise 11.4: n evenly spaced latent vectors from z0 to z1, both ends included."""
     z0 = torch.tensor([0.0, 2.0, -1.0])
     z1 = torch.tensor([1.0, 0.0, 3.0])
-    cases = [((z0, z1, 5), gan.interpolate_latents(z0, z1, 5)), ((z1, z0, 2), gan.interpolate_latents(z1, z0, 2))]
+    cases = [((z0, z1, 5), gans.interpolate_latents(z0, z1, 5)), ((z1, z0, 2), gans.interpolate_latents(z1, z0, 2))]
     steps = torch.linspace(0, 1, 6)[:-1, None]
     variants = [
         ((1 - steps) * z0 + steps * z1, "off by one: the last row must be z1 itself (linspace(0, 1, n) includes both ends)."),
-        (gan.interpolate_latents(z1, z0, 5), "the order is reversed: the first row must be z0."),
-        (gan.interpolate_latents(z0, z1, 5).T, "the result is transposed: one row per interpolated latent, shape (n, D)."),
+        (gans.interpolate_latents(z1, z0, 5), "the order is reversed: the first row must be z0."),
+        (gans.interpolate_latents(z0, z1, 5).T, "the result is transposed: one row per interpolated latent, shape (n, D)."),
     ]
     hint = _hint_for(_first_output(interpolate_fn, cases[0][0]), variants,
                      "weights w = torch.linspace(0, 1, n)[:, None]; return (1 - w) * z0 + w * z1.")

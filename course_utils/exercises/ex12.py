@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from course_utils import checks, diffusion
+from course_utils import checks
 from course_utils.exercises.ex11 import _first_output, _hint_for
+from course_utils.topics import diffusion
 
 
 def _betas() -> torch.Tensor:

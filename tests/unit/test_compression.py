@@ -9,7 +9,7 @@ import torch.nn.utils.prune as prune
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import compression as C
+from course_utils.topics import compression as C
 
 
 def quantize_dynamic_quietly(model):

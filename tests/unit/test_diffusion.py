@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import diffusion
+from course_utils.topics import diffusion
 
 
 @pytest.mark.parametrize("name", diffusion.SCHEDULES)

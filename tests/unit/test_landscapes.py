@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import landscapes
-from course_utils.landscapes import LandscapeError, Surface
+from course_utils.topics.training_loops import landscapes
+from course_utils.topics.training_loops.landscapes import LandscapeError, Surface
 
 
 # Analytic gradients, written independently of autograd.

@@ -1,4 +1,4 @@
-"""course_utils.losses: the from-scratch losses agree with torch.nn, fail clearly on bad input,
+"""course_utils.topics.losses: the from-scratch losses agree with torch.nn, fail clearly on bad input,
 and the loss explorer (pure figure + widget shell) redraws as its sliders move."""
 
 import math
@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import losses
+from course_utils.topics import losses
 
 REDUCTIONS = st.sampled_from(losses.REDUCTIONS)
 

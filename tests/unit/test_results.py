@@ -11,7 +11,8 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_utils import results
+from course_utils import training
+from course_utils.topics.training_loops import results
 
 
 @pytest.fixture(autouse=True)
@@ -40,15 +41,15 @@ def loader(n=10, batch_size=4):
 def test_predict_uses_eval_mode_no_grad_and_restores_the_mode():
     model = Recorder()
     model.train()
-    outputs, targets = results.predict(model, loader())
+    outputs, targets = training.predict(model, loader())
     assert outputs.shape == (10, 1) and targets.shape == (10, 1)
     assert model.modes == [(False, False)] * 3
     assert model.training  # put back
     model.eval()
-    results.predict(model, loader())
+    training.predict(model, loader())
     assert not model.training
     with pytest.raises(ValueError, match="empty loader"):
-        results.predict(model, DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0, 1))))
+        training.predict(model, DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0, 1))))
 
 
 def test_regression_metrics_match_sklearn():

@@ -1,4 +1,4 @@
-"""course_utils.rnn: the temperature explorer (a widget shell over data.sequences) redraws and reports."""
+"""course_utils.topics.rnn: temperature sampling, its figure, and the explorer that redraws and reports."""
 
 import math
 
@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from course_utils import rnn, widgets
+from course_utils import widgets
+from course_utils.topics import rnn
 
 
 def test_temperature_explorer_redraws_and_reports():
@@ -34,8 +35,30 @@ def test_temperature_explorer_show_uses_a_live_figure(monkeypatch):
     explorer.show()
     assert shown and "temperature slider" in shown[0] and explorer.live is not None
     explorer.temperature.value = 2.0
-    assert explorer.live.redraws == 1 and explorer.live.fig is explorer.fig
+    assert explorer.redraws == 1 and explorer.live.fig is explorer.fig
     assert "entropy 1.10 nats" in explorer.status.value  # uniform over 3: log 3
     plt.close("all")
     with pytest.raises(ValueError, match="1-D logits"):
         rnn.TemperatureExplorer(torch.zeros(2, 3), ["a", "b", "c"])
+
+
+def test_apply_temperature():
+    logits = torch.tensor([2.0, 1.0, 0.0])
+    torch.testing.assert_close(rnn.apply_temperature(logits, 1.0), torch.softmax(logits, dim=-1))
+    sharp, flat = rnn.apply_temperature(logits, 0.1), rnn.apply_temperature(logits, 10.0)
+    assert sharp[0] > 0.99 and flat.max() - flat.min() < 0.1
+    assert torch.allclose(rnn.apply_temperature(torch.randn(4, 5), 0.7).sum(dim=-1), torch.ones(4))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        rnn.apply_temperature(logits, 0.0)
+
+
+def test_next_char_figure_orders_by_probability():
+    logits = torch.tensor([0.0, 3.0, 1.0, 2.0])
+    fig = rnn.next_char_figure(logits, ["a", " ", "\n", "c"], temperature=1.0, top=3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["␣", "c", "\\n"]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == sorted(heights, reverse=True) and ax.get_title() == "next character, temperature 1.00"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one label per logit"):
+        rnn.next_char_figure(logits, ["a"], 1.0)

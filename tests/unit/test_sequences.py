@@ -1,6 +1,5 @@
 """course_utils.data.sequences: generated sequence tasks, series, text and temperature."""
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
 from hypothesis import given, settings
@@ -118,23 +117,3 @@ def test_next_char_batches_are_shifted_by_one():
 # --------------------------------------------------------------------------- temperature
 
 
-def test_apply_temperature():
-    logits = torch.tensor([2.0, 1.0, 0.0])
-    torch.testing.assert_close(sequences.apply_temperature(logits, 1.0), torch.softmax(logits, dim=-1))
-    sharp, flat = sequences.apply_temperature(logits, 0.1), sequences.apply_temperature(logits, 10.0)
-    assert sharp[0] > 0.99 and flat.max() - flat.min() < 0.1
-    assert torch.allclose(sequences.apply_temperature(torch.randn(4, 5), 0.7).sum(dim=-1), torch.ones(4))
-    with pytest.raises(ValueError, match="temperature must be > 0"):
-        sequences.apply_temperature(logits, 0.0)
-
-
-def test_next_char_figure_orders_by_probability():
-    logits = torch.tensor([0.0, 3.0, 1.0, 2.0])
-    fig = sequences.next_char_figure(logits, ["a", " ", "\n", "c"], temperature=1.0, top=3)
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["␣", "c", "\\n"]
-    heights = [p.get_height() for p in ax.patches]
-    assert heights == sorted(heights, reverse=True) and ax.get_title() == "next character, temperature 1.00"
-    plt.close(fig)
-    with pytest.raises(ValueError, match="one label per logit"):
-        sequences.next_char_figure(logits, ["a"], 1.0)

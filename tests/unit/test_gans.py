@@ -9,56 +9,56 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import gan
 from course_utils.data import rings
+from course_utils.topics import gans
 
 DATA, _ = rings.ring_of_gaussians(2000, seed=0)
 CENTRES = rings.ring_centres()
-TINY = replace(gan.GANConfig(), g_hidden=(16,), d_hidden=(16,), steps=40, batch_size=32)
+TINY = replace(gans.GANConfig(), g_hidden=(16,), d_hidden=(16,), steps=40, batch_size=32)
 
 
 def test_losses_match_their_formulas():
     real = torch.randn(50, 1, generator=torch.Generator().manual_seed(0))
     fake = torch.randn(50, 1, generator=torch.Generator().manual_seed(1))
     expected_d = -F.logsigmoid(real).mean() - F.logsigmoid(-fake).mean()
-    assert torch.allclose(gan.discriminator_loss(real, fake), expected_d, atol=1e-6)
-    assert torch.allclose(gan.generator_loss(fake), -F.logsigmoid(fake).mean(), atol=1e-6)
-    assert torch.allclose(gan.saturating_generator_loss(fake), torch.log1p(-torch.sigmoid(fake)).mean(), atol=1e-6)
+    assert torch.allclose(gans.discriminator_loss(real, fake), expected_d, atol=1e-6)
+    assert torch.allclose(gans.generator_loss(fake), -F.logsigmoid(fake).mean(), atol=1e-6)
+    assert torch.allclose(gans.saturating_generator_loss(fake), torch.log1p(-torch.sigmoid(fake)).mean(), atol=1e-6)
     half = torch.zeros(4, 1)
-    assert gan.discriminator_loss(half, half).item() == pytest.approx(2 * math.log(2))
+    assert gans.discriminator_loss(half, half).item() == pytest.approx(2 * math.log(2))
     # with a soft real label, D = 0.5 still gives ln 2 per term
-    assert gan.discriminator_loss(half, half, real_label=0.9).item() == pytest.approx(2 * math.log(2))
+    assert gans.discriminator_loss(half, half, real_label=0.9).item() == pytest.approx(2 * math.log(2))
 
 
 def test_models_have_the_right_shapes():
-    generator = gan.make_generator(3, (8, 8), 5, tanh=True)
+    generator = gans.make_generator(3, (8, 8), 5, tanh=True)
     out = generator(torch.randn(7, 3))
     assert out.shape == (7, 5) and out.abs().max() < 1
-    assert gan.make_discriminator(5, (8,))(out).shape == (7, 1)
-    with_std = gan.make_discriminator(5, (8,), minibatch_std=True)
-    assert isinstance(with_std[0], gan.MinibatchStd) and with_std(out).shape == (7, 1)
+    assert gans.make_discriminator(5, (8,))(out).shape == (7, 1)
+    with_std = gans.make_discriminator(5, (8,), minibatch_std=True)
+    assert isinstance(with_std[0], gans.MinibatchStd) and with_std(out).shape == (7, 1)
     x = torch.randn(6, 4)
-    assert torch.allclose(gan.MinibatchStd()(x)[:, -1], x.std(0, unbiased=False).mean().expand(6))
+    assert torch.allclose(gans.MinibatchStd()(x)[:, -1], x.std(0, unbiased=False).mean().expand(6))
     with pytest.raises(ValueError, match="two positive layer sizes"):
-        gan.mlp([4])
+        gans.mlp([4])
     with pytest.raises(ValueError, match="activation"):
-        gan.mlp([2, 3], activation="swish")
+        gans.mlp([2, 3], activation="swish")
 
 
 def test_config_validation():
     with pytest.raises(ValueError, match="steps"):
-        gan.GANConfig(steps=-1)
+        gans.GANConfig(steps=-1)
     with pytest.raises(ValueError, match="learning rates"):
-        gan.GANConfig(lr_g=0.0)
+        gans.GANConfig(lr_g=0.0)
     with pytest.raises(ValueError, match="ema"):
-        gan.GANConfig(ema=1.0)
+        gans.GANConfig(ema=1.0)
 
 
 def test_training_is_deterministic_records_history_and_keeps_global_rng():
     torch.manual_seed(5)
     state = torch.get_rng_state()
-    first = gan.train_gan(DATA, TINY, seed=2, snapshot_steps=[0, 20, 40], n_snapshot=50)
-    second = gan.train_gan(DATA, TINY, seed=2, snapshot_steps=[0, 20, 40], n_snapshot=50)
+    first = gans.train_gan(DATA, TINY, seed=2, snapshot_steps=[0, 20, 40], n_snapshot=50)
+    second = gans.train_gan(DATA, TINY, seed=2, snapshot_steps=[0, 20, 40], n_snapshot=50)
     assert torch.equal(torch.get_rng_state(), state)
     assert sorted(first.snapshots) == [0, 20, 40] and first.snapshots[40].shape == (50, 2)
     for step in (0, 20, 40):
@@ -68,11 +68,11 @@ def test_training_is_deterministic_records_history_and_keeps_global_rng():
     assert all(0 < v < 1 for v in first.history["d_real"])
     assert torch.equal(first.sample(10, seed=1), second.sample(10, seed=1))
     # the untrained generator is exactly the starting point
-    assert torch.equal(gan.untrained_generator(TINY, 2, seed=2)(first.fixed_z).detach(), first.snapshots[0])
+    assert torch.equal(gans.untrained_generator(TINY, 2, seed=2)(first.fixed_z).detach(), first.snapshots[0])
 
 
 def test_ema_generator_is_used_for_samples():
-    run = gan.train_gan(DATA, replace(TINY, ema=0.9), seed=0, snapshot_steps=[40], n_snapshot=20)
+    run = gans.train_gan(DATA, replace(TINY, ema=0.9), seed=0, snapshot_steps=[40], n_snapshot=20)
     assert run.averaged_generator is not None and run.sampler is run.averaged_generator
     assert torch.equal(run.snapshots[40], run.generate(run.fixed_z))
     with torch.no_grad():
@@ -81,48 +81,48 @@ def test_ema_generator_is_used_for_samples():
 
 def test_training_bad_input():
     with pytest.raises(ValueError, match=r"\(N, D\)"):
-        gan.train_gan(torch.zeros(10), TINY)
+        gans.train_gan(torch.zeros(10), TINY)
     with pytest.raises(ValueError, match="snapshot steps"):
-        gan.train_gan(DATA, TINY, snapshot_steps=[41])
+        gans.train_gan(DATA, TINY, snapshot_steps=[41])
 
 
 def test_interpolation_and_helpers():
     z0, z1 = torch.tensor([0.0, 2.0]), torch.tensor([4.0, 0.0])
-    path = gan.interpolate_latents(z0, z1, 5)
+    path = gans.interpolate_latents(z0, z1, 5)
     assert path.shape == (5, 2) and torch.equal(path[0], z0) and torch.equal(path[-1], z1)
     assert torch.allclose(path[2], torch.tensor([2.0, 1.0]))
     with pytest.raises(ValueError, match="at least 2"):
-        gan.interpolate_latents(z0, z1, 1)
+        gans.interpolate_latents(z0, z1, 1)
     with pytest.raises(ValueError, match="same length"):
-        gan.interpolate_latents(z0, torch.zeros(3), 4)
-    pixels = gan.to_pixels(torch.tensor([-1.0, 0.0, 1.0, 1.5]))
+        gans.interpolate_latents(z0, torch.zeros(3), 4)
+    pixels = gans.to_pixels(torch.tensor([-1.0, 0.0, 1.0, 1.5]))
     assert torch.equal(pixels, torch.tensor([0.0, 0.5, 1.0, 1.0]))
-    assert gan.smooth([1, 2, 3, 4], 2).tolist() == [1.5, 2.5, 3.5]
-    assert gan.smooth([1, 2], 5).tolist() == [1.0, 2.0]
+    assert gans.smooth([1, 2, 3, 4], 2).tolist() == [1.5, 2.5, 3.5]
+    assert gans.smooth([1, 2], 5).tolist() == [1.0, 2.0]
 
 
 def test_figures():
-    run = gan.train_gan(DATA, TINY, seed=0, snapshot_steps=[0, 40], n_snapshot=100)
-    fig = gan.ring_snapshots_figure(run, DATA, CENTRES, 0.05, title="t")
+    run = gans.train_gan(DATA, TINY, seed=0, snapshot_steps=[0, 40], n_snapshot=100)
+    fig = gans.ring_snapshots_figure(run, DATA, CENTRES, 0.05, title="t")
     assert len(fig.axes) == 2 and "step 40" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="no snapshots"):
-        gan.ring_snapshots_figure(run, DATA, CENTRES, 0.05, steps=[10])
-    curves = gan.training_curves_figure(run.history, window=5, real_label=0.9)
+        gans.ring_snapshots_figure(run, DATA, CENTRES, 0.05, steps=[10])
+    curves = gans.training_curves_figure(run.history, window=5, real_label=0.9)
     assert len(curves.axes) == 2
 
 
 def test_ring_explorer_retrains_on_change_and_reuses_runs(monkeypatch):
     base = replace(TINY, steps=500)
-    initial = gan.train_gan(DATA, base, seed=0, snapshot_steps=[125, 250, 375, 500], n_snapshot=100)
+    initial = gans.train_gan(DATA, base, seed=0, snapshot_steps=[125, 250, 375, 500], n_snapshot=100)
     calls = []
-    real_train = gan.train_gan
+    real_train = gans.train_gan
 
     def counting(*args, **kwargs):
         calls.append(args[1])
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(gan, "train_gan", counting)
-    explorer = gan.RingGANExplorer(DATA, CENTRES, 0.05, base, seed=0, initial_run=initial)
+    monkeypatch.setattr(gans, "train_gan", counting)
+    explorer = gans.RingGANExplorer(DATA, CENTRES, 0.05, base, seed=0, initial_run=initial)
     assert calls == [] and explorer.redraws == 0  # the initial run is shown without training
     assert "after 500 steps" in explorer.status.value
     explorer.lr_g.value = 1e-2
@@ -134,24 +134,24 @@ def test_ring_explorer_retrains_on_change_and_reuses_runs(monkeypatch):
 
 
 def test_sampler_cache(monkeypatch, tmp_path):
-    monkeypatch.setattr(gan.tempfile, "tempdir", str(tmp_path))
-    run = gan.train_gan(DATA, TINY, seed=3)
-    path = gan.save_sampler(run, DATA, seed=3)
-    assert path == gan.sampler_cache_path(DATA, TINY, seed=3) and path.parent == tmp_path and path.is_file()
-    assert gan.sampler_cache_path(DATA, replace(TINY, steps=41), seed=3) != path
-    assert gan.sampler_cache_path(DATA[:-1], TINY, seed=3) != path
-    assert gan.sampler_cache_path(DATA, TINY, seed=4) != path
+    monkeypatch.setattr(gans.tempfile, "tempdir", str(tmp_path))
+    run = gans.train_gan(DATA, TINY, seed=3)
+    path = gans.save_sampler(run, DATA, seed=3)
+    assert path == gans.sampler_cache_path(DATA, TINY, seed=3) and path.parent == tmp_path and path.is_file()
+    assert gans.sampler_cache_path(DATA, replace(TINY, steps=41), seed=3) != path
+    assert gans.sampler_cache_path(DATA[:-1], TINY, seed=3) != path
+    assert gans.sampler_cache_path(DATA, TINY, seed=4) != path
 
     def no_training(*args, **kwargs):
         raise AssertionError("should have loaded the cached sampler")
 
-    monkeypatch.setattr(gan, "train_gan", no_training)
-    loaded = gan.trained_sampler(DATA, TINY, seed=3)
-    assert torch.equal(gan.sample(loaded, 20, TINY.latent_dim, seed=1), run.sample(20, seed=1))
+    monkeypatch.setattr(gans, "train_gan", no_training)
+    loaded = gans.trained_sampler(DATA, TINY, seed=3)
+    assert torch.equal(gans.sample(loaded, 20, TINY.latent_dim, seed=1), run.sample(20, seed=1))
 
     monkeypatch.undo()
-    monkeypatch.setattr(gan.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(gans.tempfile, "tempdir", str(tmp_path))
     path.write_bytes(b"broken")
-    retrained = gan.trained_sampler(DATA, TINY, seed=3)  # trains again, same result, file repaired
-    assert torch.equal(gan.sample(retrained, 20, TINY.latent_dim, seed=1), run.sample(20, seed=1))
+    retrained = gans.trained_sampler(DATA, TINY, seed=3)  # trains again, same result, file repaired
+    assert torch.equal(gans.sample(retrained, 20, TINY.latent_dim, seed=1), run.sample(20, seed=1))
     assert torch.load(path, weights_only=True).keys() == run.sampler.state_dict().keys()

@@ -1,8 +1,6 @@
 """Look at what a trained model predicts: metrics, a predicted-vs-true scatter, a prediction browser.
 
-``predict`` collects a model's outputs over a DataLoader the right way (``model.eval()``
-and ``torch.no_grad()``, then the model's mode is restored). The metrics and the table
-are pure functions; ``show_results`` draws; ``PredictionBrowser`` is a thin widget shell
+The outputs come from ``training.predict``. The metrics and the table are pure functions; ``show_results`` draws; ``PredictionBrowser`` is a thin widget shell
 that shows one row of a prediction table at a time.
 """
 
@@ -18,32 +16,13 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader
 
+from course_utils.training import predict
+
 
 def _as_array(values: torch.Tensor | np.ndarray | Sequence[float]) -> np.ndarray:
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     return np.asarray(values, dtype=np.float64)
-
-
-@torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
-    """All outputs and targets of a loader, in eval mode and without gradients.
-
-    Returns ``(outputs, targets)`` concatenated over the batches; the model's train/eval mode is
-    put back as it was.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        outputs, targets = [], []
-        for xb, yb in loader:
-            outputs.append(model(xb))
-            targets.append(yb)
-    finally:
-        model.train(was_training)
-    if not outputs:
-        raise ValueError("predict got an empty loader: there is nothing to predict.")
-    return torch.cat(outputs), torch.cat(targets)
 
 
 def regression_metrics(

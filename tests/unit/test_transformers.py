@@ -1,4 +1,4 @@
-"""Unit tests for course_utils.attention (attention by hand, masks, positions, figures, explorer)."""
+"""Unit tests for course_utils.topics.transformers (attention by hand, masks, positions, figures, explorer)."""
 
 import math
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course_utils import attention as att
 from course_utils import widgets
+from course_utils.topics import transformers as att
 
 
 @pytest.fixture(autouse=True)
@@ -172,7 +172,7 @@ def test_explorer_show_uses_a_live_figure(monkeypatch):
     explorer.show()
     assert shown and "example" in shown[0] and explorer.live is not None
     explorer.example.value = 1
-    assert explorer.live.redraws == 1 and explorer.live.fig is explorer.fig
+    assert explorer.redraws == 1 and explorer.live.fig is explorer.fig
 
 
 def test_explorer_bad_input():

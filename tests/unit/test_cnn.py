@@ -1,4 +1,4 @@
-"""course_utils.conv: convolution by loops and unfold, size arithmetic, filters and the kernel editor."""
+"""course_utils.topics.cnn: convolution by loops and unfold, size arithmetic, filters and the kernel editor."""
 
 import matplotlib.pyplot as plt
 import pytest
@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course_utils import conv, widgets
+from course_utils import widgets
+from course_utils.topics import cnn
 
 
 @settings(max_examples=25, deadline=None)
@@ -20,36 +21,36 @@ def test_output_size_matches_real_layers(size, kernel, stride, padding, dilation
     span = dilation * (kernel - 1) + 1
     if size + 2 * padding < span:
         with pytest.raises(ValueError, match="kernel covers"):
-            conv.conv_output_size(size, kernel, stride, padding, dilation)
+            cnn.conv_output_size(size, kernel, stride, padding, dilation)
         return
     layer = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation)
     expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
-    assert conv.conv_output_size(size, kernel, stride, padding, dilation) == expected
+    assert cnn.conv_output_size(size, kernel, stride, padding, dilation) == expected
 
 
 @pytest.mark.parametrize("args", [(0, 3), (8, 0), (8, 3, 0), (8, 3, 1, -1), (8, 3, 1, 0, 0), (8.0, 3), (True, 3)])
 def test_output_size_rejects_bad_numbers(args):
     with pytest.raises(ValueError, match="must be an int"):
-        conv.conv_output_size(*args)
+        cnn.conv_output_size(*args)
 
 
 def test_param_count_matches_nn_conv2d():
     for c_in, c_out, k, bias in [(3, 32, 3, True), (1, 16, 5, False), (8, 4, (1, 3), True)]:
         layer = nn.Conv2d(c_in, c_out, k, bias=bias)
-        assert conv.conv_param_count(c_in, c_out, k, bias) == sum(p.numel() for p in layer.parameters())
+        assert cnn.conv_param_count(c_in, c_out, k, bias) == sum(p.numel() for p in layer.parameters())
     with pytest.raises(ValueError, match="in_channels"):
-        conv.conv_param_count(0, 3, 3)
+        cnn.conv_param_count(0, 3, 3)
     with pytest.raises(ValueError, match="kernel_size"):
-        conv.conv_param_count(1, 3, (3, 3, 3))
+        cnn.conv_param_count(1, 3, (3, 3, 3))
 
 
 def test_cross_correlation_loops_match_conv2d():
     torch.manual_seed(0)
     image, kernel = torch.randn(6, 7), torch.randn(3, 2)
     expected = F.conv2d(image[None, None], kernel[None, None])[0, 0]
-    torch.testing.assert_close(conv.cross_correlate_2d(image, kernel), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(cnn.cross_correlate_2d(image, kernel), expected, atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="conv2d_loops"):
-        conv.cross_correlate_2d(image[None], kernel)
+        cnn.cross_correlate_2d(image[None], kernel)
 
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), (1, 2, 2), ((2, 1), (0, 1), (1, 2))])
@@ -57,10 +58,10 @@ def test_batched_convolutions_match_functional(stride, padding, dilation):
     torch.manual_seed(1)
     x, weight, bias = torch.randn(2, 3, 9, 8), torch.randn(4, 3, 3, 2), torch.randn(4)
     expected = F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
-    for fn in (conv.conv2d_loops, conv.conv2d_unfold):
+    for fn in (cnn.conv2d_loops, cnn.conv2d_unfold):
         got = fn(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
-    no_bias = conv.conv2d_unfold(x, weight, stride=stride, padding=padding, dilation=dilation)
+    no_bias = cnn.conv2d_unfold(x, weight, stride=stride, padding=padding, dilation=dilation)
     torch.testing.assert_close(no_bias, F.conv2d(x, weight, stride=stride, padding=padding, dilation=dilation),
                                atol=1e-5, rtol=0)
 
@@ -68,67 +69,67 @@ def test_batched_convolutions_match_functional(stride, padding, dilation):
 def test_convolution_bad_input_says_what_is_wrong():
     x, weight = torch.randn(1, 3, 5, 5), torch.randn(2, 3, 3, 3)
     with pytest.raises(ValueError, match="unsqueeze"):
-        conv.conv2d_loops(x[0], weight)
+        cnn.conv2d_loops(x[0], weight)
     with pytest.raises(ValueError, match="input channels"):
-        conv.conv2d_unfold(torch.randn(1, 2, 5, 5), weight)
+        cnn.conv2d_unfold(torch.randn(1, 2, 5, 5), weight)
     with pytest.raises(ValueError, match="one per output channel"):
-        conv.conv2d_loops(x, weight, torch.zeros(3))
+        cnn.conv2d_loops(x, weight, torch.zeros(3))
     with pytest.raises(ValueError, match="C_out, C_in"):
-        conv.conv2d_loops(x, weight[0])
+        cnn.conv2d_loops(x, weight[0])
     with pytest.raises(ValueError, match="stride"):
-        conv.conv2d_loops(x, weight, stride=0)
+        cnn.conv2d_loops(x, weight, stride=0)
     with pytest.raises(ValueError, match="pair of ints"):
-        conv.conv2d_loops(x, weight, padding=(1, 1, 1))
+        cnn.conv2d_loops(x, weight, padding=(1, 1, 1))
 
 
 def test_pooling_by_unfold():
     torch.manual_seed(2)
     x = torch.randn(2, 3, 6, 4)
-    torch.testing.assert_close(conv.pool2d_unfold(x, 2), F.max_pool2d(x, 2))
-    torch.testing.assert_close(conv.pool2d_unfold(x, 2, mode="avg"), F.avg_pool2d(x, 2))
-    torch.testing.assert_close(conv.pool2d_unfold(x, 3, stride=1), F.max_pool2d(x, 3, stride=1))
+    torch.testing.assert_close(cnn.pool2d_unfold(x, 2), F.max_pool2d(x, 2))
+    torch.testing.assert_close(cnn.pool2d_unfold(x, 2, mode="avg"), F.avg_pool2d(x, 2))
+    torch.testing.assert_close(cnn.pool2d_unfold(x, 3, stride=1), F.max_pool2d(x, 3, stride=1))
     with pytest.raises(ValueError, match="'max' or 'avg'"):
-        conv.pool2d_unfold(x, 2, mode="min")
+        cnn.pool2d_unfold(x, 2, mode="min")
     with pytest.raises(ValueError, match="N, C, H, W"):
-        conv.pool2d_unfold(x[0], 2)
+        cnn.pool2d_unfold(x[0], 2)
 
 
 def test_presets_and_filtering():
-    assert set(conv.KERNEL_PRESETS) >= {"identity", "sobel x (vertical edges)", "gaussian blur"}
+    assert set(cnn.KERNEL_PRESETS) >= {"identity", "sobel x (vertical edges)", "gaussian blur"}
     image = torch.rand(10, 12)
-    torch.testing.assert_close(conv.filter_image(image, conv.preset_kernel("identity")), image)
-    flat = conv.filter_image(torch.full((6, 6), 0.3), conv.preset_kernel("sobel y (horizontal edges)"))
+    torch.testing.assert_close(cnn.filter_image(image, cnn.preset_kernel("identity")), image)
+    flat = cnn.filter_image(torch.full((6, 6), 0.3), cnn.preset_kernel("sobel y (horizontal edges)"))
     assert flat.abs().max() < 1e-6  # reflection padding: no fake edge at the border
-    assert conv.filter_image(image, [[0.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0]]).allclose(2 * image)
+    assert cnn.filter_image(image, [[0.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0]]).allclose(2 * image)
     with pytest.raises(ValueError, match="unknown kernel preset"):
-        conv.preset_kernel("blurry")
+        cnn.preset_kernel("blurry")
     with pytest.raises(ValueError, match="odd sides"):
-        conv.filter_image(image, torch.ones(2, 2))
+        cnn.filter_image(image, torch.ones(2, 2))
     with pytest.raises(ValueError, match="to_grayscale"):
-        conv.filter_image(torch.rand(3, 5, 5), torch.ones(3, 3))
+        cnn.filter_image(torch.rand(3, 5, 5), torch.ones(3, 3))
 
 
 def test_grayscale_accepts_both_layouts():
     rgb = torch.rand(3, 4, 5)
-    torch.testing.assert_close(conv.to_grayscale(rgb), conv.to_grayscale(rgb.permute(1, 2, 0)))
-    assert conv.to_grayscale(torch.ones(3, 2, 2)).allclose(torch.ones(2, 2))
+    torch.testing.assert_close(cnn.to_grayscale(rgb), cnn.to_grayscale(rgb.permute(1, 2, 0)))
+    assert cnn.to_grayscale(torch.ones(3, 2, 2)).allclose(torch.ones(2, 2))
     with pytest.raises(ValueError, match="RGB"):
-        conv.to_grayscale(torch.rand(4, 5))
+        cnn.to_grayscale(torch.rand(4, 5))
 
 
 def test_kernel_figure_has_three_titled_panels():
-    fig = conv.kernel_figure(torch.rand(8, 9), conv.preset_kernel("sharpen"), title="sharp")
+    fig = cnn.kernel_figure(torch.rand(8, 9), cnn.preset_kernel("sharpen"), title="sharp")
     assert [ax.get_title() for ax in fig.axes] == ["input", "kernel", "sharp"]
     assert len(fig.axes[1].texts) == 9
     plt.close(fig)
 
 
 def test_kernel_editor_redraws_once_per_change():
-    editor = conv.KernelEditor(torch.rand(12, 12), preset="identity")
-    assert editor.redraws == 0 and editor.kernel().equal(conv.preset_kernel("identity"))
+    editor = cnn.KernelEditor(torch.rand(12, 12), preset="identity")
+    assert editor.redraws == 0 and editor.kernel().equal(cnn.preset_kernel("identity"))
     assert "keeps the overall brightness" in editor.status.value
     editor.preset.value = "laplacian (all edges)"  # nine boxes change, one redraw
-    assert editor.redraws == 1 and editor.kernel().equal(conv.preset_kernel("laplacian (all edges)"))
+    assert editor.redraws == 1 and editor.kernel().equal(cnn.preset_kernel("laplacian (all edges)"))
     assert "only responds to changes" in editor.status.value
     assert editor.fig.axes[2].get_title() == "output (laplacian (all edges))"
     editor.cells[4].value = 5.0  # editing a box switches the menu to "custom"
@@ -141,16 +142,16 @@ def test_kernel_editor_redraws_once_per_change():
 def test_kernel_editor_show_uses_a_live_figure(monkeypatch):
     shown = []
     monkeypatch.setattr(widgets, "show_controls", lambda box, text: shown.append(text))
-    editor = conv.KernelEditor(torch.rand(6, 6))
+    editor = cnn.KernelEditor(torch.rand(6, 6))
     editor.show()
     assert shown and "3x3 kernel" in shown[0] and editor.live is not None
     editor.preset.value = "emboss"
-    assert editor.live.redraws == 1 and editor.live.fig is editor.fig
+    assert editor.redraws == 1 and editor.live.fig is editor.fig
     plt.close("all")
 
 
 def test_kernel_editor_bad_input():
     with pytest.raises(ValueError, match="greyscale"):
-        conv.KernelEditor(torch.rand(3, 6, 6))
+        cnn.KernelEditor(torch.rand(3, 6, 6))
     with pytest.raises(ValueError, match="unknown preset"):
-        conv.KernelEditor(torch.rand(6, 6), preset="nope")
+        cnn.KernelEditor(torch.rand(6, 6), preset="nope")

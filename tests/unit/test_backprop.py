@@ -1,4 +1,4 @@
-"""course_utils.gradcheck: finite differences, the graph drawing, per-layer gradient norms and their explorer."""
+"""course_utils.topics.backprop: finite differences, the graph drawing, per-layer gradient norms and their explorer."""
 
 import math
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course_utils import gradcheck
+from course_utils.topics import backprop
 
 
 @settings(max_examples=20, deadline=None)
@@ -24,14 +24,14 @@ def test_numerical_gradient_matches_autograd(seed, n):
 
     leaf = x.clone().requires_grad_(True)
     f(leaf).backward()
-    numerical = gradcheck.numerical_gradient(f, x)
+    numerical = backprop.numerical_gradient(f, x)
     assert torch.allclose(numerical, leaf.grad, atol=1e-6)
 
 
 def test_numerical_gradient_leaves_its_input_alone():
     x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
     before = x.clone()
-    grad = gradcheck.numerical_gradient(lambda v: (v**2).sum(), x)
+    grad = backprop.numerical_gradient(lambda v: (v**2).sum(), x)
     assert torch.equal(x, before)
     assert torch.allclose(grad, 2 * x)
 
@@ -39,26 +39,26 @@ def test_numerical_gradient_leaves_its_input_alone():
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda: gradcheck.numerical_gradient(lambda v: v.sum(), torch.ones(3)), TypeError, "float64"),
-        (lambda: gradcheck.numerical_gradient(lambda v: v, torch.ones(3, dtype=torch.float64)), ValueError,
+        (lambda: backprop.numerical_gradient(lambda v: v.sum(), torch.ones(3)), TypeError, "float64"),
+        (lambda: backprop.numerical_gradient(lambda v: v, torch.ones(3, dtype=torch.float64)), ValueError,
          "scalar"),
-        (lambda: gradcheck.numerical_gradient(lambda v: v.sum(), [1.0]), TypeError, "torch.Tensor"),
-        (lambda: gradcheck.numerical_gradient(lambda v: v.sum(), torch.ones(1, dtype=torch.float64), eps=0),
+        (lambda: backprop.numerical_gradient(lambda v: v.sum(), [1.0]), TypeError, "torch.Tensor"),
+        (lambda: backprop.numerical_gradient(lambda v: v.sum(), torch.ones(1, dtype=torch.float64), eps=0),
          ValueError, "eps"),
-        (lambda: gradcheck.relative_error(torch.ones(2), torch.ones(3)), ValueError, "shapes differ"),
-        (lambda: gradcheck.graph_layout(["a"], [("a", "b")]), ValueError, "not in the graph"),
-        (lambda: gradcheck.graph_layout(["a", "b"], [("a", "b"), ("b", "a")]), ValueError, "cycle"),
-        (lambda: gradcheck.draw_graph([], []), ValueError, "no nodes"),
-        (lambda: gradcheck.draw_graph([gradcheck.GraphNode("a", "a", 1.0)] * 2, []), ValueError, "unique"),
-        (lambda: gradcheck.deep_mlp(0, "relu"), ValueError, "depth"),
-        (lambda: gradcheck.deep_mlp(2, "gelu"), ValueError, "sigmoid, tanh, relu"),
-        (lambda: gradcheck.deep_mlp(2, "relu", gain=0), ValueError, "gain"),
-        (lambda: gradcheck.layer_grad_norms(nn.ReLU()), ValueError, "no nn.Linear"),
-        (lambda: gradcheck.layer_grad_norms(nn.Linear(2, 2)), ValueError, "backward"),
-        (lambda: gradcheck.gradient_norms("relu", 2, torch.ones(4), torch.zeros(4, dtype=torch.int64)), ValueError,
+        (lambda: backprop.relative_error(torch.ones(2), torch.ones(3)), ValueError, "shapes differ"),
+        (lambda: backprop.graph_layout(["a"], [("a", "b")]), ValueError, "not in the graph"),
+        (lambda: backprop.graph_layout(["a", "b"], [("a", "b"), ("b", "a")]), ValueError, "cycle"),
+        (lambda: backprop.draw_graph([], []), ValueError, "no nodes"),
+        (lambda: backprop.draw_graph([backprop.GraphNode("a", "a", 1.0)] * 2, []), ValueError, "unique"),
+        (lambda: backprop.deep_mlp(0, "relu"), ValueError, "depth"),
+        (lambda: backprop.deep_mlp(2, "gelu"), ValueError, "sigmoid, tanh, relu"),
+        (lambda: backprop.deep_mlp(2, "relu", gain=0), ValueError, "gain"),
+        (lambda: backprop.layer_grad_norms(nn.ReLU()), ValueError, "no nn.Linear"),
+        (lambda: backprop.layer_grad_norms(nn.Linear(2, 2)), ValueError, "backward"),
+        (lambda: backprop.gradient_norms("relu", 2, torch.ones(4), torch.zeros(4, dtype=torch.int64)), ValueError,
          "(N, features)"),
-        (lambda: gradcheck.gradient_norm_figure({}), ValueError, "no curves"),
-        (lambda: gradcheck.spread([1.0]), ValueError, "two layers"),
+        (lambda: backprop.gradient_norm_figure({}), ValueError, "no curves"),
+        (lambda: backprop.spread([1.0]), ValueError, "two layers"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error, words):
@@ -68,13 +68,13 @@ def test_bad_input_gets_a_clear_error(call, error, words):
 
 
 def test_relative_error():
-    assert gradcheck.relative_error(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])) == 0.0
-    assert gradcheck.relative_error(torch.tensor([1.0, 2.2]), torch.tensor([1.0, 2.0])) == pytest.approx(0.2 / 2.2)
+    assert backprop.relative_error(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])) == 0.0
+    assert backprop.relative_error(torch.tensor([1.0, 2.2]), torch.tensor([1.0, 2.0])) == pytest.approx(0.2 / 2.2)
 
 
 def test_layout_puts_each_input_just_before_its_consumer():
     edges = [("x", "u"), ("w", "u"), ("u", "z"), ("b", "z"), ("z", "L")]
-    xy = gradcheck.graph_layout(["x", "w", "u", "b", "z", "L"], edges)
+    xy = backprop.graph_layout(["x", "w", "u", "b", "z", "L"], edges)
     assert xy["x"][0] == xy["w"][0] == 0.0
     assert xy["u"][0] == xy["b"][0] == 1.0  # b feeds z (column 2), so it sits in column 1
     assert xy["z"][0] == 2.0 and xy["L"][0] == 3.0
@@ -82,8 +82,8 @@ def test_layout_puts_each_input_just_before_its_consumer():
 
 
 def test_draw_graph_shows_values_and_gradients():
-    nodes = [gradcheck.GraphNode("w", "w", 0.8, -0.2207), gradcheck.GraphNode("L", "L = w²", 0.64, 1.0)]
-    fig = gradcheck.draw_graph(nodes, [("w", "L")], title="tiny")
+    nodes = [backprop.GraphNode("w", "w", 0.8, -0.2207), backprop.GraphNode("L", "L = w²", 0.64, 1.0)]
+    fig = backprop.draw_graph(nodes, [("w", "L")], title="tiny")
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "w\n= 0.8000" in texts and "∂L/∂w = -0.2207" in texts
     assert fig.axes[0].get_title() == "tiny"
@@ -92,14 +92,14 @@ def test_draw_graph_shows_values_and_gradients():
 
 def test_deep_mlp_shape_init_and_random_state():
     state = torch.random.get_rng_state()
-    model = gradcheck.deep_mlp(3, "tanh", width=200, gain=2.0, seed=1)
+    model = backprop.deep_mlp(3, "tanh", width=200, gain=2.0, seed=1)
     assert torch.equal(state, torch.random.get_rng_state())  # the global generator was not used
     linears = [m for m in model if isinstance(m, nn.Linear)]
     assert len(linears) == 4 and isinstance(model[1], nn.Tanh)
     assert linears[1].weight.std().item() == pytest.approx(2.0 / math.sqrt(200), rel=0.05)
     assert linears[-1].weight.std().item() == pytest.approx(1.0 / math.sqrt(200), rel=0.1)
     assert all((m.bias == 0).all() for m in linears)
-    again = gradcheck.deep_mlp(3, "tanh", width=200, gain=2.0, seed=1)
+    again = backprop.deep_mlp(3, "tanh", width=200, gain=2.0, seed=1)
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters(), strict=True))
 
 
@@ -110,16 +110,16 @@ def _toy_batch():
 
 def test_gradient_norms_show_vanishing_for_sigmoid_and_not_for_relu_with_he_init():
     X, y = _toy_batch()
-    sigmoid = gradcheck.gradient_norms("sigmoid", 12, X, y, width=32)
-    relu = gradcheck.gradient_norms("relu", 12, X, y, width=32)
+    sigmoid = backprop.gradient_norms("sigmoid", 12, X, y, width=32)
+    relu = backprop.gradient_norms("relu", 12, X, y, width=32)
     assert len(sigmoid) == len(relu) == 13
-    assert gradcheck.spread(sigmoid) > 1e4
-    assert gradcheck.spread(relu) < 20
-    assert gradcheck.gradient_norms("relu", 12, X, y, width=32) == relu  # deterministic
+    assert backprop.spread(sigmoid) > 1e4
+    assert backprop.spread(relu) < 20
+    assert backprop.gradient_norms("relu", 12, X, y, width=32) == relu  # deterministic
 
 
 def test_gradient_norm_figure_uses_a_log_scale():
-    fig = gradcheck.gradient_norm_figure({"a": [1e-8, 1e-4, 1.0], "b": [0.0, 1.0, 1.0]}, title="t")
+    fig = backprop.gradient_norm_figure({"a": [1e-8, 1e-4, 1.0], "b": [0.0, 1.0, 1.0]}, title="t")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and len(ax.lines) == 2 and ax.get_title() == "t"
     plt.close(fig)
@@ -127,7 +127,7 @@ def test_gradient_norm_figure_uses_a_log_scale():
 
 def test_gradient_norm_explorer_redraws_when_a_control_moves(capsys):
     X, y = _toy_batch()
-    explorer = gradcheck.GradientNormExplorer(X, y, depth=5, activation="relu").show()
+    explorer = backprop.GradientNormExplorer(X, y, depth=5, activation="relu").show()
     capsys.readouterr()
     assert len(explorer.norms) == 6 and explorer.redraws == 0
     explorer.depth.value = 8

@@ -1,12 +1,12 @@
 """The optimizer playground: learning rate, momentum, optimizer, steps and surface, with sliders.
 
-The logic is pure and lives in ``course_utils.landscapes`` (the walk and its outcome)
+The logic is pure and lives in ``course_utils.topics.training_loops.landscapes`` (the walk and its outcome)
 and in ``playground_figure`` below (the picture). ``OptimizerPlayground`` is a thin
 shell: widgets whose changes call ``redraw``, which recomputes the walk with the real
 ``torch.optim`` class, replaces the figure in place (``LiveFigure``, an ordinary
 output, so a saved notebook shows the default picture) and updates the outcome line.
 
-    >>> from course_utils.playground import optimizer_playground
+    >>> from course_utils.topics.training_loops.playground import optimizer_playground
     >>> playground = optimizer_playground(surface="ravine", lr=0.1)   # in a notebook
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from course_utils import landscapes
-from course_utils.landscapes import Outcome, Surface, Trajectory
+from course_utils.topics.training_loops import landscapes
+from course_utils.topics.training_loops.landscapes import Outcome, Surface, Trajectory
 
 LR_EXPONENTS = (-4.0, 0.0)  # the learning-rate slider runs from 1e-4 to 1
 MAX_SLIDER_STEPS = 300

@@ -1,4 +1,4 @@
-"""Tests for course_utils.init_stats: deep stacks, init schemes, per-layer statistics, figures, explorer."""
+"""Tests for course_utils.topics.initialization: deep stacks, init schemes, per-layer statistics, figures, explorer."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import init_stats
+from course_utils.topics import initialization
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -16,9 +16,9 @@ def _gen(seed: int = 0) -> torch.Generator:
 
 
 def test_deep_mlp_structure():
-    stack = init_stats.deep_mlp(3, 8, activation="tanh")
+    stack = initialization.deep_mlp(3, 8, activation="tanh")
     assert [type(m) for m in stack] == [nn.Linear, nn.Tanh] * 3
-    clf = init_stats.deep_mlp(3, 8, in_features=5, out_features=2, activation="relu")
+    clf = initialization.deep_mlp(3, 8, in_features=5, out_features=2, activation="relu")
     assert [type(m) for m in clf] == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
     assert clf[0].in_features == 5 and clf[-1].out_features == 2
     assert clf(torch.randn(4, 5)).shape == (4, 2)
@@ -33,82 +33,82 @@ def test_deep_mlp_structure():
 )
 def test_deep_mlp_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        init_stats.deep_mlp(**kwargs)
+        initialization.deep_mlp(**kwargs)
 
 
 def test_schemes_give_the_documented_weights():
-    net = init_stats.deep_mlp(2, 400, in_features=300)
+    net = initialization.deep_mlp(2, 400, in_features=300)
     first = net[0]
 
-    init_stats.initialise_(net, "zeros")
+    initialization.initialise_(net, "zeros")
     assert first.weight.abs().max() == 0 and first.bias.abs().max() == 0
-    init_stats.initialise_(net, "constant", value=0.3)
+    initialization.initialise_(net, "constant", value=0.3)
     assert torch.all(first.weight == 0.3) and torch.all(first.bias == 0)
-    init_stats.initialise_(net, "normal", std=0.02, generator=_gen())
+    initialization.initialise_(net, "normal", std=0.02, generator=_gen())
     assert first.weight.std().item() == pytest.approx(0.02, rel=0.02)
-    init_stats.initialise_(net, "uniform01", generator=_gen())
+    initialization.initialise_(net, "uniform01", generator=_gen())
     assert first.weight.min() >= 0 and first.weight.max() < 1
-    init_stats.initialise_(net, "he", generator=_gen())
+    initialization.initialise_(net, "he", generator=_gen())
     assert first.weight.std().item() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
-    init_stats.initialise_(net, "xavier", generator=_gen())
+    initialization.initialise_(net, "xavier", generator=_gen())
     assert first.weight.std().item() == pytest.approx(math.sqrt(2 / 700), rel=0.02)
-    init_stats.initialise_(net, "orthogonal", generator=_gen())
+    initialization.initialise_(net, "orthogonal", generator=_gen())
     w = first.weight.detach()  # (400, 300): orthonormal columns
     assert torch.allclose(w.T @ w, torch.eye(300), atol=1e-4)
-    init_stats.initialise_(net, "default", generator=_gen())
+    initialization.initialise_(net, "default", generator=_gen())
     bound = 1 / math.sqrt(300)
     assert first.weight.abs().max() <= bound and first.weight.abs().max() > 0.99 * bound
     assert first.bias.abs().max() <= bound and first.bias.abs().max() > 0
 
 
 def test_default_scheme_matches_what_nn_linear_does():
-    ours = init_stats.initialise_(nn.Sequential(nn.Linear(200, 300)), "default", generator=_gen())[0].weight
+    ours = initialization.initialise_(nn.Sequential(nn.Linear(200, 300)), "default", generator=_gen())[0].weight
     theirs = nn.Linear(200, 300).weight
-    summary = init_stats.distribution_summary
+    summary = initialization.distribution_summary
     assert torch.allclose(summary(ours), summary(theirs), atol=3e-3)
 
 
 def test_initialise_bad_input():
     with pytest.raises(ValueError, match="scheme must be one of"):
-        init_stats.initialise_(init_stats.deep_mlp(2, 4), "lecun")
+        initialization.initialise_(initialization.deep_mlp(2, 4), "lecun")
     with pytest.raises(ValueError, match="std must be positive"):
-        init_stats.initialise_(init_stats.deep_mlp(2, 4), "normal", std=0)
+        initialization.initialise_(initialization.deep_mlp(2, 4), "normal", std=0)
     with pytest.raises(ValueError, match="no nn.Linear"):
-        init_stats.initialise_(nn.Sequential(nn.ReLU()), "he")
+        initialization.initialise_(nn.Sequential(nn.ReLU()), "he")
 
 
 def test_formula_helpers():
-    assert init_stats.he_std(256) == pytest.approx(0.0883883, rel=1e-6)
-    assert init_stats.xavier_std(256, 256) == pytest.approx(0.0625)
+    assert initialization.he_std(256) == pytest.approx(0.0883883, rel=1e-6)
+    assert initialization.xavier_std(256, 256) == pytest.approx(0.0625)
     with pytest.raises(ValueError, match="fan_in"):
-        init_stats.he_std(0)
+        initialization.he_std(0)
     with pytest.raises(ValueError, match="fan_out"):
-        init_stats.xavier_std(3, -1)
+        initialization.xavier_std(3, -1)
 
 
 def test_distribution_summary():
-    s = init_stats.distribution_summary(torch.arange(101.0))
+    s = initialization.distribution_summary(torch.arange(101.0))
     assert s.shape == (7,) and s[0] == 50 and s[4] == 50  # mean and median
     with pytest.raises(ValueError, match="at least two"):
-        init_stats.distribution_summary(torch.ones(1))
+        initialization.distribution_summary(torch.ones(1))
     with pytest.raises(ValueError, match="quantiles"):
-        init_stats.distribution_summary(torch.ones(5), qs=(1.5,))
+        initialization.distribution_summary(torch.ones(5), qs=(1.5,))
 
 
 def test_layer_stats_shapes_and_clean_grads():
-    net = init_stats.deep_mlp(4, 16, in_features=8, out_features=3)
-    stats = init_stats.layer_stats(net, torch.randn(32, 8), torch.randint(0, 3, (32,)), nn.CrossEntropyLoss())
+    net = initialization.deep_mlp(4, 16, in_features=8, out_features=3)
+    stats = initialization.layer_stats(net, torch.randn(32, 8), torch.randint(0, 3, (32,)), nn.CrossEntropyLoss())
     assert stats.depth == 4 and len(stats.gradient_std) == 4 and len(stats.gradient_norm) == 4
     assert len(stats.samples) == 4 and stats.samples[-1].numel() == 32 * 3
     assert all(p.grad is None for p in net.parameters())
 
 
 def test_layer_stats_bad_input():
-    net = init_stats.deep_mlp(2, 4)
+    net = initialization.deep_mlp(2, 4)
     with pytest.raises(TypeError, match="nn.Sequential"):
-        init_stats.layer_stats(nn.Linear(4, 4), torch.randn(2, 4))
+        initialization.layer_stats(nn.Linear(4, 4), torch.randn(2, 4))
     with pytest.raises(ValueError, match="both y and loss_fn"):
-        init_stats.layer_stats(net, torch.randn(2, 4), torch.zeros(2))
+        initialization.layer_stats(net, torch.randn(2, 4), torch.zeros(2))
 
 
 @pytest.mark.parametrize(
@@ -118,43 +118,43 @@ def test_layer_stats_bad_input():
      ("tanh", "xavier", 0.0, "stays in range")],
 )
 def test_stack_verdicts(activation, scheme, std, verdict):
-    stats = init_stats.stack_stats(10, 128, activation, scheme, std=std or 0.01, n_samples=64)
+    stats = initialization.stack_stats(10, 128, activation, scheme, std=std or 0.01, n_samples=64)
     assert stats.verdict() == verdict
 
 
 def test_zero_init_gives_zero_weight_gradients():
-    stats = init_stats.stack_stats(3, 8, "tanh", "zeros", n_samples=4)
+    stats = initialization.stack_stats(3, 8, "tanh", "zeros", n_samples=4)
     assert stats.gradient_std == [0.0, 0.0, 0.0] and stats.activation_std == [0.0, 0.0, 0.0]
-    assert init_stats.spread_verdict([0.0, 0.0]) == "vanishes"
+    assert initialization.spread_verdict([0.0, 0.0]) == "vanishes"
 
 
 def test_spread_verdict_edges():
-    assert init_stats.spread_verdict([1.0, math.inf]) == "explodes"
-    assert init_stats.spread_verdict([1.0, 0.5], [0.0, 0.9]) == "saturates"
+    assert initialization.spread_verdict([1.0, math.inf]) == "explodes"
+    assert initialization.spread_verdict([1.0, 0.5], [0.0, 0.9]) == "saturates"
     with pytest.raises(ValueError, match="at least one"):
-        init_stats.spread_verdict([])
+        initialization.spread_verdict([])
 
 
 def test_hidden_unit_spread():
     layer = nn.Linear(3, 4)
     nn.init.constant_(layer.weight, 0.1)
-    assert init_stats.hidden_unit_spread(layer) == 0
+    assert initialization.hidden_unit_spread(layer) == 0
     with torch.no_grad():
         layer.weight[2, 1] = 0.6
-    assert init_stats.hidden_unit_spread(layer) == pytest.approx(0.5)
+    assert initialization.hidden_unit_spread(layer) == pytest.approx(0.5)
     with pytest.raises(TypeError, match="nn.Linear"):
-        init_stats.hidden_unit_spread(nn.ReLU())
+        initialization.hidden_unit_spread(nn.ReLU())
 
 
 def test_figures():
-    runs = {"a": init_stats.stack_stats(4, 16, "relu", "he", n_samples=16),
-            "b": init_stats.stack_stats(4, 16, "relu", "normal", n_samples=16)}
-    fig = init_stats.std_per_layer_figure(runs, title="t")
+    runs = {"a": initialization.stack_stats(4, 16, "relu", "he", n_samples=16),
+            "b": initialization.stack_stats(4, 16, "relu", "normal", n_samples=16)}
+    fig = initialization.std_per_layer_figure(runs, title="t")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert len(init_stats.std_per_layer_figure(runs, gradients=False).axes) == 1
-    fig = init_stats.histogram_figure(runs, layers=[1, 4])
+    assert len(initialization.std_per_layer_figure(runs, gradients=False).axes) == 1
+    fig = initialization.histogram_figure(runs, layers=[1, 4])
     assert len(fig.axes) == 4
-    fig = init_stats.activation_spread_figure(5, 32, "relu", 0.25, n_samples=32)
+    fig = initialization.activation_spread_figure(5, 32, "relu", 0.25, n_samples=32)
     assert len(fig.axes) == 4  # the std plot and histograms of layers 1, 3 and 5
     assert "He std 0.25" in fig.get_suptitle()
     assert "signal" in fig.axes[0].get_title()
@@ -163,20 +163,20 @@ def test_figures():
 
 def test_figure_bad_input():
     with pytest.raises(ValueError, match="at least one run"):
-        init_stats.std_per_layer_figure({})
-    runs = {"a": init_stats.stack_stats(3, 8, "relu", "he", n_samples=8)}
+        initialization.std_per_layer_figure({})
+    runs = {"a": initialization.stack_stats(3, 8, "relu", "he", n_samples=8)}
     with pytest.raises(ValueError, match="layer numbers go from 1 to 3"):
-        init_stats.histogram_figure(runs, layers=[4])
+        initialization.histogram_figure(runs, layers=[4])
     with pytest.raises(ValueError, match="std must be positive"):
-        init_stats.activation_spread_figure(3, 8, "relu", 0.0)
+        initialization.activation_spread_figure(3, 8, "relu", 0.0)
 
 
 def test_explorer_redraws_when_a_control_changes():
-    explorer = init_stats.InitExplorer(depth=6, width=32, activation="relu", std=0.01)
+    explorer = initialization.InitExplorer(depth=6, width=32, activation="relu", std=0.01)
     assert "vanishes" in explorer.status.value
     explorer.show()  # outside a kernel the figure is printed, not displayed
     assert explorer.redraws == 0
-    explorer.std.value = init_stats.he_std(32)
+    explorer.std.value = initialization.he_std(32)
     assert explorer.redraws == 1 and "stays in range" in explorer.status.value
     explorer.activation.value = "tanh"
     explorer.depth.value = 8
