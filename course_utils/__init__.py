@@ -5,9 +5,11 @@ Start every notebook with::
     from course_utils import setup
     setup(seed=0)
 
-Modules: ``runtime`` (set-up), ``data`` (offline datasets), ``plots``,
-``checks`` (exercise checks and learning-outcome bars), ``quiz``, ``widgets``,
-``training`` (``fit``/``evaluate``), ``outcomes`` (figures for the benchmark).
+Shared modules: ``runtime`` (set-up), ``checks`` (exercise checks and learning-outcome bars),
+``widgets`` (the ``Explorer`` protocol), ``quiz``, ``plots``, ``training`` (``fit``/``evaluate``/
+``predict``), ``models`` (``mlp``, activations, weight averages), ``cache``, ``judge``, ``outcomes``.
+Subpackages: ``data`` (offline datasets), ``topics`` (one module per notebook topic),
+``exercises`` (``exNN``: the checks of notebook NN), ``dev`` (authoring and test tools).
 """
 
 __version__ = "0.1.0"

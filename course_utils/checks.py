@@ -422,8 +422,24 @@ def hint(exercise: str) -> None:
     print(_hints.get(exercise, f"No hint recorded for exercise {exercise} yet: run its check cell first."))
 
 
+def _has_notebooks(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
 def _notebooks_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "notebooks"
+    """The folder of the course's notebooks: ``COURSE_NOTEBOOKS``, else the working folder (where a
+    notebook runs), else its ``notebooks/`` subfolder, else the one beside an editable install."""
+    import os
+
+    candidates = [Path(os.environ["COURSE_NOTEBOOKS"])] if os.environ.get("COURSE_NOTEBOOKS") else []
+    candidates += [Path.cwd(), Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"]
+    for folder in candidates:
+        if _has_notebooks(folder):
+            return folder
+    raise LookupError(
+        "Cannot find the course's notebooks (files like 01_tensors.ipynb). Run this from the notebooks "
+        "folder, or set the environment variable COURSE_NOTEBOOKS to that folder."
+    )
 
 
 def solution_source(exercise: str, notebooks_dir: Path | None = None) -> str:

@@ -39,10 +39,6 @@ noisy Fréchet distance. The scores are a sanity check for a course, not a bench
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils import runtime
+from course_utils import cache, runtime
 
 N_CLASSES = 10
 N_PIXELS = 64
@@ -143,8 +139,7 @@ def train_reference_classifier(recipe: Mapping = RECIPE) -> JudgeNet:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(recipe["seed"])
+        with runtime.seeded(recipe["seed"]):
             generator = torch.Generator().manual_seed(recipe["seed"])
             model = JudgeNet(X.mean(0), X.std(0).clamp_min(recipe["std_floor"]), tuple(recipe["hidden"]))
             optimizer = torch.optim.Adam(model.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"])
@@ -187,13 +182,12 @@ def train_reference_classifier(recipe: Mapping = RECIPE) -> JudgeNet:
 
 def recipe_hash(recipe: Mapping = RECIPE) -> str:
     """A short hash of the recipe, this module's code and the float fingerprint (names the cache file)."""
-    text = json.dumps({"recipe": recipe, "context": runtime.cache_context(__file__)}, sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return cache.key_hash({"recipe": recipe}, __file__)
 
 
 def cache_path(recipe: Mapping = RECIPE) -> Path:
     """Where the trained classifier is kept between sessions (the system's temporary folder)."""
-    return Path(tempfile.gettempdir()) / f"course_utils_judge_{recipe_hash(recipe)}.pt"
+    return cache.path_for("judge", {"recipe": recipe}, __file__)
 
 
 def _accuracy(model: JudgeNet, X: torch.Tensor, y: torch.Tensor) -> float:
@@ -203,26 +197,15 @@ def _accuracy(model: JudgeNet, X: torch.Tensor, y: torch.Tensor) -> float:
 
 def _load_cached(path: Path, recipe: Mapping) -> JudgeNet | None:
     """The cached classifier, or None when the file is missing or unreadable."""
-    if not path.is_file():
+    state = cache.load(path)
+    if state is None:
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         model = JudgeNet(state["pixel_mean"], state["pixel_std"], tuple(recipe["hidden"]))
         model.load_state_dict(state)
-    except Exception:  # a broken or foreign file: retrain and overwrite it
+    except Exception:  # a foreign file: retrain and overwrite it
         return None
     return model.eval()
-
-
-def _save(model: JudgeNet, path: Path) -> None:
-    """Write atomically, so two sessions training at once never leave half a file."""
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
-        os.close(handle)
-        torch.save(model.state_dict(), temporary)
-        os.replace(temporary, path)
-    except OSError:  # a read-only temp folder only costs retraining next time
-        pass
 
 
 _cache: dict[str, tuple[JudgeNet, float]] = {}
@@ -242,7 +225,7 @@ def reference_classifier(recipe: Mapping = RECIPE, *, use_disk_cache: bool = Tru
     if model is None or _accuracy(model, X_test, y_test) < MIN_TEST_ACCURACY:
         model = train_reference_classifier(recipe)
         if use_disk_cache:
-            _save(model, path)
+            cache.save(model.state_dict(), path)
     accuracy = _accuracy(model, X_test, y_test)
     if accuracy < MIN_TEST_ACCURACY:
         raise JudgeNotReliable(

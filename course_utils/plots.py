@@ -118,3 +118,42 @@ def decision_boundary(
     if title:
         ax.set_title(title)
     return fig
+
+
+def confusion_heatmap(
+    y_true: torch.Tensor | np.ndarray | Sequence[int],
+    y_pred: torch.Tensor | np.ndarray | Sequence[int],
+    labels: Sequence | None = None,
+    *,
+    normalize: bool = False,
+    title: str = "Confusion matrix",
+    ax=None,
+) -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted class) as a seaborn heat map.
+
+    Counts come from ``sklearn.metrics.confusion_matrix``; with ``normalize`` each row is divided
+    by its total, so a cell reads "the fraction of class i predicted as j".
+    """
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix
+
+    t = np.asarray(y_true.cpu() if isinstance(y_true, torch.Tensor) else y_true).ravel()
+    p = np.asarray(y_pred.cpu() if isinstance(y_pred, torch.Tensor) else y_pred).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true has {t.size} labels but y_pred has {p.size}: pass one prediction per example.")
+    classes = np.arange(len(labels)) if labels is not None else np.union1d(t, p)
+    matrix = confusion_matrix(t, p, labels=classes).astype(float)
+    if normalize:
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.0 + 0.45 * len(classes), 0.6 + 0.4 * len(classes)))
+    else:
+        fig = ax.figure
+    names = list(labels) if labels is not None else [str(c) for c in classes]
+    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues", cbar=False,
+                xticklabels=names, yticklabels=names, square=True, ax=ax, annot_kws={"fontsize": 8})
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

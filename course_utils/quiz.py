@@ -46,13 +46,6 @@ def as_text(questions: Sequence[Question], title: str = "Self-check quiz") -> st
     return "\n".join(lines)
 
 
-def answer_key(questions: Sequence[Question]) -> str:
-    """The answers with their explanations, for teachers (or after trying)."""
-    return "\n".join(
-        f"{n}. {chr(97 + q.answer)}) {q.options[q.answer]}: {q.explanation}" for n, q in enumerate(questions, 1)
-    )
-
-
 def build_quiz(questions: Sequence[Question]):
     """Build the widget: one block per question with radio buttons, a check button and feedback."""
     import ipywidgets as w

@@ -11,6 +11,8 @@ import os
 import platform
 import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +174,16 @@ def cache_context(*sources: str | Path) -> dict[str, str]:
 
     code = hashlib.sha256(b"".join(Path(source).read_bytes() for source in sources)).hexdigest()[:16]
     return {**fingerprint(), "seed_salt": str(_seed_salt), "code": code}
+
+
+@contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Run a block with torch's global generator seeded (``None``: left as it is), then put the
+    caller's random state back, so building a model never shifts the learner's random numbers."""
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
 
 
 def seed_everything(seed: int) -> None:

@@ -331,9 +331,8 @@ class BitWidthExplorer(Explorer):
     """Slider (2-8 bits) -> ``bit_width_figure`` and a status line, optionally with a model's accuracy.
 
     ``accuracy_at(bits)`` (optional) returns the test accuracy of the model with every weight at
-    that bit width; it should be fast (an evaluation, not a training run). With ``display=True``
-    the constructor shows the slider and the figure at once. Tests read ``.redraws``, ``.fig``
-    and ``.status.value``.
+    that bit width; it should be fast (an evaluation, not a training run). ``show()`` displays it;
+    tests read ``.redraws``, ``.fig`` and ``.status.value``.
     """
 
     description = "a bit-width slider (2 to 8 bits)"
@@ -343,7 +342,6 @@ class BitWidthExplorer(Explorer):
         weights: torch.Tensor,
         bits: int = 4,
         accuracy_at: Callable[[int], float] | None = None,
-        display: bool = True,
     ) -> None:
         import ipywidgets as w
 
@@ -354,10 +352,6 @@ class BitWidthExplorer(Explorer):
         self.status = w.HTML()
         self.box = w.VBox([self.slider, self.status])
         super().__init__()
-        if display:
-            self.show()
-        else:
-            plt.close(self.fig)
         self.slider.observe(self.redraw, names="value")
 
     def status_text(self, bits: int) -> str:

@@ -10,7 +10,6 @@ about t = 1..T.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +21,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils import models, runtime
 from course_utils.widgets import Explorer
-
-SCHEDULES = ("linear", "cosine")
-
 
 # --------------------------------------------------------------------------- schedules
 
@@ -74,15 +71,6 @@ def cosine_schedule(T: int = 100, s: float = 0.008, max_beta: float = 0.999) -> 
     alpha_bar = f / f[0]
     betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=max_beta)
     return Schedule("cosine", torch.cat([torch.zeros(1, dtype=torch.float64), betas]).float())
-
-
-def make_schedule(name: str, T: int = 100) -> Schedule:
-    """``linear`` or ``cosine`` with T steps."""
-    if name == "linear":
-        return linear_schedule(T)
-    if name == "cosine":
-        return cosine_schedule(T)
-    raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}.")
 
 
 def _check_T(T: int) -> None:
@@ -208,10 +196,9 @@ def train_ddpm(
         raise ValueError(f"train_ddpm needs data of shape (N, D); got {getattr(data, 'shape', type(data))}.")
     if steps < 1 or batch_size < 1 or not 0.0 <= ema < 1.0:
         raise ValueError(f"need steps ≥ 1, batch_size ≥ 1 and 0 ≤ ema < 1; got {steps}, {batch_size}, {ema}.")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with runtime.seeded(seed):
         model = EpsilonMLP(data.shape[1], hidden, depth)
-    average = copy.deepcopy(model)
+    average = models.moving_average(model, ema) if ema > 0 else None
     rng = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=False)  # faster than foreach for small models
 
@@ -228,13 +215,12 @@ def train_ddpm(
         loss.backward()
         optimizer.step()
         scheduler.step()
-        with torch.no_grad():
-            for avg, new in zip(average.parameters(), model.parameters(), strict=True):
-                avg.lerp_(new, 1.0 - ema)
+        if average is not None:
+            average.update_parameters(model)
         losses.append(loss.item())
         if not math.isfinite(losses[-1]):
             raise FloatingPointError(f"DDPM training diverged at step {len(losses)}: lower the learning rate.")
-    final = average if ema > 0 else model
+    final = average.module if average is not None else model
     final.eval()
     return DiffusionRun(final, schedule, losses)
 
@@ -432,7 +418,9 @@ class NoiseScheduleExplorer(Explorer):
         self.t.observe(self.redraw, names="value")
 
     def figure(self) -> Figure:
+        return dissolve_figure(self.images, self.schedules, int(self.t.value), self.noise)
+
+    def on_redraw(self) -> None:
         t = int(self.t.value)
         parts = [f"{s.name}: ᾱ_t = {float(s.alpha_bar[t]):.3f}" for s in self.schedules]
         self.status.value = f"t = {t}; " + "; ".join(parts)
-        return dissolve_figure(self.images, self.schedules, t, self.noise)

@@ -3,21 +3,15 @@ history, figures and the ring widget.
 
 The math lives in small pure functions (``discriminator_loss``, ``generator_loss``,
 ``train_gan``...); the widget (``RingGANExplorer``) is a thin shell that calls them.
-Training runs inside ``seeded(seed)``, which uses its own random stream, so a run
+Training runs inside ``runtime.seeded(seed)``, which uses its own random stream, so a run
 gives the same result whenever it is called and leaves the notebook's random state
 untouched.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -27,21 +21,15 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
-from course_utils import runtime
+from course_utils import cache, models, runtime
 from course_utils.data.rings import Coverage, mode_coverage
 from course_utils.widgets import Explorer
 
 LN2 = math.log(2.0)
+GAN_ACTIVATIONS = ("relu", "leaky_relu")  # leaky_relu has slope 0.2, as in DCGAN
 SNAPSHOT_SEED_OFFSET = 10_000
-
-
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run a block with torch's global generator seeded, then restore the caller's random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 # --------------------------------------------------------------------------- models
@@ -60,38 +48,17 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, spread.expand(len(x), 1)], dim=1)
 
 
-def _activation(name: str) -> nn.Module:
-    if name == "relu":
-        return nn.ReLU()
-    if name == "leaky_relu":
-        return nn.LeakyReLU(0.2)
-    raise ValueError(f"activation must be 'relu' or 'leaky_relu'; got {name!r}.")
-
-
-def mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
-    """Linear layers of the given sizes with an activation between them (none after the last)."""
-    if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
-        raise ValueError(f"mlp needs at least two positive layer sizes; got {list(sizes)}.")
-    _activation(activation)  # fail early on an unknown name
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(_activation(activation))
-    return nn.Sequential(*layers)
-
-
 def make_generator(latent_dim: int, hidden: Sequence[int], out_dim: int, *, activation: str = "relu",
                    tanh: bool = False) -> nn.Sequential:
     """z (N, latent_dim) -> sample (N, out_dim); with ``tanh=True`` outputs lie in (-1, 1)."""
-    net = mlp([latent_dim, *hidden, out_dim], activation)
+    net = models.mlp([latent_dim, *hidden, out_dim], activation, allowed=GAN_ACTIVATIONS)
     return nn.Sequential(*net, nn.Tanh()) if tanh else net
 
 
 def make_discriminator(in_dim: int, hidden: Sequence[int], *, activation: str = "relu",
                        minibatch_std: bool = False) -> nn.Sequential:
     """sample (N, in_dim) -> one raw score (logit) per sample, shape (N, 1). No sigmoid."""
-    net = mlp([in_dim + int(minibatch_std), *hidden, 1], activation)
+    net = models.mlp([in_dim + int(minibatch_std), *hidden, 1], activation, allowed=GAN_ACTIVATIONS)
     return nn.Sequential(MinibatchStd(), *net) if minibatch_std else net
 
 
@@ -167,7 +134,7 @@ class GANRun:
     config: GANConfig
     generator: nn.Module
     discriminator: nn.Module
-    averaged_generator: nn.Module | None
+    averaged_generator: AveragedModel | None
     fixed_z: torch.Tensor
     history: dict[str, list[float]] = field(default_factory=dict)
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
@@ -175,7 +142,7 @@ class GANRun:
     @property
     def sampler(self) -> nn.Module:
         """The generator used for samples: the weight average if there is one."""
-        return self.averaged_generator if self.averaged_generator is not None else self.generator
+        return self.averaged_generator.module if self.averaged_generator is not None else self.generator
 
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """``n`` samples from fresh noise drawn with ``seed``."""
@@ -208,10 +175,10 @@ def train_gan(
     if bad_snapshots:
         raise ValueError(f"snapshot steps must lie in [0, {c.steps}]; got {bad_snapshots}.")
     dim = data.shape[1]
-    with seeded(seed):
+    with runtime.seeded(seed):
         generator = make_generator(c.latent_dim, c.g_hidden, dim, activation=c.activation, tanh=c.tanh)
         discriminator = make_discriminator(dim, c.d_hidden, activation=c.activation, minibatch_std=c.minibatch_std)
-    averaged = copy.deepcopy(generator) if c.ema > 0 else None
+    averaged = models.moving_average(generator, c.ema) if c.ema > 0 else None
     rng = torch.Generator().manual_seed(seed)
     fixed_z = snapshot_noise(n_snapshot, c.latent_dim, seed)
     # foreach=False: for these small CPU models the plain per-parameter loop is faster (measured)
@@ -240,9 +207,7 @@ def train_gan(
         g_loss.backward()
         opt_g.step()
         if averaged is not None:
-            with torch.no_grad():
-                for avg, new in zip(averaged.parameters(), generator.parameters(), strict=True):
-                    avg.lerp_(new, 1.0 - c.ema)
+            averaged.update_parameters(generator)
         history["d_loss"].append(d_loss.item())
         history["g_loss"].append(g_loss.item())
         history["d_real"].append(torch.sigmoid(real_logits.detach()).mean().item())
@@ -267,7 +232,7 @@ def snapshot_noise(n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
 
 def untrained_generator(config: GANConfig, out_dim: int, seed: int = 0) -> nn.Module:
     """The generator exactly as ``train_gan`` would start it (the baseline for 'no training')."""
-    with seeded(seed):
+    with runtime.seeded(seed):
         return make_generator(config.latent_dim, config.g_hidden, out_dim, activation=config.activation,
                               tanh=config.tanh)
 
@@ -295,48 +260,31 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return np.convolve(array, np.ones(window) / window, mode="valid")
 
 
-def _data_digest(data: torch.Tensor) -> str:
-    return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
-
-
 def sampler_cache_path(data: torch.Tensor, config: GANConfig, seed: int = 0) -> Path:
     """Where ``save_sampler`` keeps the trained sampler of ``train_gan(data, config, seed=seed)``.
 
     The file name hashes everything that decides the result: the configuration, the seed,
-    the data, this module's code and the machine's float fingerprint (``runtime.cache_context``).
+    the data, this module's code and the machine's float fingerprint (``cache.path_for``).
     """
-    key = json.dumps({"config": asdict(config), "seed": seed, "data": _data_digest(data),
-                      "context": runtime.cache_context(__file__)}, sort_keys=True)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"course_utils_gan_{digest}.pt"
+    key = {"config": asdict(config), "seed": seed, "data": cache.digest(data)}
+    return cache.path_for("gan", key, __file__, models.__file__)
 
 
 def save_sampler(run: GANRun, data: torch.Tensor, seed: int = 0) -> Path | None:
-    """Keep a trained run's sampler in the temporary folder so a later notebook can reuse it.
-
-    Written atomically; returns the path, or None when the folder is not writable.
-    """
-    path = sampler_cache_path(data, run.config, seed)
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
-        os.close(handle)
-        torch.save(run.sampler.state_dict(), temporary)
-        os.replace(temporary, path)
-    except OSError:
-        return None
-    return path
+    """Keep a trained run's sampler in the temporary folder (atomically); None when not writable."""
+    return cache.save(run.sampler.state_dict(), sampler_cache_path(data, run.config, seed))
 
 
 def trained_sampler(data: torch.Tensor, config: GANConfig, seed: int = 0, *, use_disk_cache: bool = True) -> nn.Module:
     """The sampler of ``train_gan(data, config, seed=seed)``: loaded from the cache when that exact run was
     saved (``torch.load(weights_only=True)``), else trained now (and saved)."""
-    path = sampler_cache_path(data, config, seed)
-    if use_disk_cache and path.is_file():
+    state = cache.load(sampler_cache_path(data, config, seed)) if use_disk_cache else None
+    if state is not None:
         generator = untrained_generator(config, data.shape[1], seed)
         try:
-            generator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            generator.load_state_dict(state)
             return generator.eval()
-        except Exception:  # a broken file: train again and overwrite it
+        except Exception:  # a file of another shape: train again and overwrite it
             pass
     run = train_gan(data, config, seed=seed)
     if use_disk_cache:
@@ -461,6 +409,9 @@ class RingGANExplorer(Explorer):
             steps = sorted(run.snapshots)[-4:]
         title = f"lr D {c.lr_d:.1e}, lr G {c.lr_g:.1e}" + (", minibatch std" if c.minibatch_std else "")
         fig = ring_snapshots_figure(run, self.data, self.centres, self.std, steps, title=title)
-        final = mode_coverage(run.snapshots[steps[-1]], self.centres, self.std)
-        self.status.value = f"after {steps[-1]} steps: {final.summary()}"
+        self.summary = f"after {steps[-1]} steps: " + mode_coverage(run.snapshots[steps[-1]], self.centres,
+                                                                    self.std).summary()
         return fig
+
+    def on_redraw(self) -> None:
+        self.status.value = self.summary

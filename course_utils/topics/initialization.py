@@ -18,9 +18,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils import models
 from course_utils.widgets import Explorer
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity}
+ACTIVATIONS = ("relu", "tanh", "linear")  # the choices of this notebook, from models.ACTIVATIONS
+ACTIVATION_TYPES = (nn.ReLU, nn.Tanh, nn.Identity)  # a Linear followed by one of these ends a block
 SCHEMES = ("zeros", "constant", "normal", "uniform01", "default", "xavier", "he", "orthogonal")
 
 # Below this ratio (last layer std / first layer std) the signal is said to vanish, above its inverse to explode.
@@ -54,20 +56,14 @@ def deep_mlp(
     """
     _check_positive_int("depth", depth)
     _check_positive_int("width", width)
-    _check_choice("activation", activation, tuple(ACTIVATIONS))
+    _check_choice("activation", activation, ACTIVATIONS)
     in_features = width if in_features is None else in_features
     _check_positive_int("in_features", in_features)
-    layers: list[nn.Module] = []
     sizes = [in_features] + [width] * depth
     if out_features is not None:
         _check_positive_int("out_features", out_features)
         sizes[-1] = out_features
-    for i in range(depth):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        last = i == depth - 1
-        if not (last and out_features is not None):
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
+    return models.mlp(sizes, activation, final_activation=out_features is None)
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
@@ -210,7 +206,7 @@ def layer_stats(
     for i, module in enumerate(modules):
         h = module(h)
         nxt = modules[i + 1] if i + 1 < len(modules) else None
-        ends_block = not isinstance(module, nn.Linear) or not isinstance(nxt, tuple(ACTIVATIONS.values()))
+        ends_block = not isinstance(module, nn.Linear) or not isinstance(nxt, ACTIVATION_TYPES)
         if ends_block:
             outputs.append(h)
     if y is not None and loss_fn is not None:
@@ -320,15 +316,18 @@ def activation_spread_figure(
     *,
     n_samples: int = 256,
     seed: int = 0,
+    stats: LayerStats | None = None,
 ) -> Figure:
     """The explorer's picture: per-layer activation/gradient std, and histograms of the first, middle and last layer.
 
     Weights are N(0, std²), biases zero, inputs standard normal. The title names the
-    He and Xavier std for this width, to compare with the chosen ``std``.
+    He and Xavier std for this width, to compare with the chosen ``std``. Pass ``stats`` (from
+    ``stack_stats`` with the same settings) to draw statistics already computed.
     """
     if not std > 0:
         raise ValueError(f"std must be positive; got {std!r}.")
-    stats = stack_stats(depth, width, activation, "normal", std=std, n_samples=n_samples, seed=seed)
+    if stats is None:
+        stats = stack_stats(depth, width, activation, "normal", std=std, n_samples=n_samples, seed=seed)
     chosen = sorted({1, max(1, (depth + 1) // 2), depth})
     fig, axes = plt.subplots(
         1, 1 + len(chosen), figsize=(9.0, 3.2), gridspec_kw={"width_ratios": [2.2] + [1] * len(chosen)}
@@ -354,9 +353,10 @@ def activation_spread_figure(
     return fig
 
 
-def spread_status(depth: int, width: int, activation: str, std: float, *, seed: int = 0) -> str:
+def spread_status(depth: int, width: int, activation: str, std: float, *, seed: int = 0,
+                  stats: LayerStats | None = None) -> str:
     """One line for the explorer: first and last layer activation std and the verdict."""
-    s = stack_stats(depth, width, activation, "normal", std=std, seed=seed)
+    s = stats if stats is not None else stack_stats(depth, width, activation, "normal", std=std, seed=seed)
     return (
         f"std {std:.3g}: activation std {s.activation_std[0]:.3g} at layer 1, "
         f"{s.activation_std[-1]:.3g} at layer {depth}: the signal {s.verdict()}."
@@ -399,12 +399,9 @@ class InitExplorer(Explorer):
         return self.depth.value, self.width.value, self.activation.value, float(self.std.value)
 
     def figure(self) -> Figure:
-        return activation_spread_figure(*self.settings())
+        depth, width, activation, std = self.settings()
+        self.stats = stack_stats(depth, width, activation, "normal", std=std)  # once per redraw
+        return activation_spread_figure(depth, width, activation, std, stats=self.stats)
 
     def on_redraw(self) -> None:
-        self.status.value = spread_status(*self.settings())
-
-    def show(self) -> InitExplorer:
-        """Display the controls and the figure; return the explorer (so one line builds and shows it)."""
-        super().show()
-        return self
+        self.status.value = spread_status(*self.settings(), stats=self.stats)

@@ -136,3 +136,24 @@ def test_hint_repeats_the_last_hint(capsys):
     capsys.readouterr()
     checks.hint("99.1")
     assert "swapped" in line(capsys)
+
+
+def test_the_notebooks_folder_is_found_from_the_working_folder_or_the_variable(tmp_path, monkeypatch):
+    folder = tmp_path / "course"
+    folder.mkdir()
+    (folder / "07_demo.ipynb").write_text('{"cells": []}')
+    monkeypatch.chdir(folder)
+    assert checks._notebooks_dir() == folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("COURSE_NOTEBOOKS", str(folder))
+    assert checks._notebooks_dir() == folder
+
+
+def test_a_copy_without_notebooks_gets_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COURSE_NOTEBOOKS", raising=False)
+    monkeypatch.setattr(checks, "__file__", str(tmp_path / "pkg" / "checks.py"))
+    with pytest.raises(LookupError, match="COURSE_NOTEBOOKS"):
+        checks._notebooks_dir()

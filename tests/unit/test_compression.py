@@ -227,7 +227,7 @@ def test_bit_width_figure():
 
 
 def test_bit_width_explorer_redraws_on_slider_change():
-    explorer = C.BitWidthExplorer(torch.randn(300), bits=4, accuracy_at=lambda b: b / 10, display=False)
+    explorer = C.BitWidthExplorer(torch.randn(300), bits=4, accuracy_at=lambda b: b / 10)
     assert explorer.status.value.startswith("4 bits: 16 levels")
     assert "at 4 bits: 0.4000" in explorer.status.value
     explorer.slider.value = 6

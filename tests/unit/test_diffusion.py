@@ -9,9 +9,13 @@ from torch import nn
 from course_utils.topics import diffusion
 
 
-@pytest.mark.parametrize("name", diffusion.SCHEDULES)
+def make_schedule(name: str, T: int) -> diffusion.Schedule:
+    return {"linear": diffusion.linear_schedule, "cosine": diffusion.cosine_schedule}[name](T)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
 def test_schedules_start_clean_and_end_in_noise(name):
-    schedule = diffusion.make_schedule(name, 100)
+    schedule = make_schedule(name, 100)
     assert schedule.T == 100 and schedule.betas.shape == (101,) and schedule.betas[0] == 0
     assert schedule.alpha_bar[0] == 1.0
     assert bool((schedule.alpha_bar[1:] < schedule.alpha_bar[:-1]).all())
@@ -35,7 +39,7 @@ def test_cosine_schedule_follows_its_formula():
 
 @pytest.mark.parametrize(
     ("make", "message"),
-    [(lambda: diffusion.make_schedule("quadratic"), "unknown schedule"), (lambda: diffusion.linear_schedule(1), "T"),
+    [(lambda: diffusion.linear_schedule(1), "T"), (lambda: diffusion.cosine_schedule(1), "T"),
      (lambda: diffusion.Schedule("bad", torch.tensor([0.1, 0.2])), "index 0"),
      (lambda: diffusion.Schedule("bad", torch.tensor([0.0, 1.5])), "strictly between")],
 )
@@ -131,9 +135,9 @@ class Oracle(nn.Module):
         return (x - ab.sqrt() * self.target) / (1 - ab).sqrt()
 
 
-@pytest.mark.parametrize("name", diffusion.SCHEDULES)
+@pytest.mark.parametrize("name", ["linear", "cosine"])
 def test_samplers_with_a_perfect_model_land_on_the_data(name):
-    schedule = diffusion.make_schedule(name, 40)
+    schedule = make_schedule(name, 40)
     target = torch.tensor([0.5, -2.0, 1.0])
     oracle = Oracle(target, schedule)
     x, path = diffusion.ddpm_sample(oracle, schedule, 50, 3, seed=0, record=(40, 20, 0))

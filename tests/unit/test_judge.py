@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import tempfile
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from course_utils.data import digits_split
 def private_cache(tmp_path_factory):
     """The judge's disk cache lives in this module's own folder, never in the real temporary folder."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(judge.tempfile, "tempdir", str(tmp_path_factory.mktemp("judge-cache")))
+        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("judge-cache")))
         patch.setattr(judge, "_cache", {})
         yield
 
@@ -139,7 +140,7 @@ def test_training_is_deterministic_and_leaves_global_state_alone():
 
 
 def test_an_unreliable_classifier_is_refused(monkeypatch, tmp_path):
-    monkeypatch.setattr(judge.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     recipe = copy.deepcopy(judge.RECIPE)
     recipe["epochs"] = 1
     recipe["lr"] = 1e-5  # far too little training
@@ -148,7 +149,7 @@ def test_an_unreliable_classifier_is_refused(monkeypatch, tmp_path):
 
 
 def test_disk_cache_is_written_loaded_and_replaced_when_broken(monkeypatch, tmp_path, classifier):
-    monkeypatch.setattr(judge.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(judge, "_cache", {})
     path = judge.cache_path()
     assert path.parent == tmp_path and path.name.startswith("course_utils_judge_") and path.suffix == ".pt"

@@ -46,7 +46,6 @@ def test_quiz_grading_and_text():
         quiz.grade(QUESTION, 5)
     text = quiz.as_text([QUESTION])
     assert "1. 2 + 2?" in text and "b) 4" in text and "four" not in text
-    assert quiz.answer_key([QUESTION]) == "1. b) 4: Two pairs make four."
     with pytest.raises(ValueError, match="out of range"):
         quiz.Question("?", ("a", "b"), 2, "")
 
@@ -138,3 +137,17 @@ def test_explorer_base_redraws_from_its_controls():
     explorer.slope.value = 2.5
     assert explorer.redraws == 1 and explorer.fig.axes[0].get_title() == "slope 2.5"
     assert explorer.status == "slope is 2.5"
+
+
+def test_confusion_heatmap_counts_and_normalises():
+    import matplotlib.pyplot as plt
+
+    fig = plots.confusion_heatmap([0, 0, 1, 2], [0, 1, 1, 2], labels=["a", "b", "c"])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["1", "1", "0", "0", "1", "0", "0", "0", "1"]
+    plt.close(fig)
+    fig = plots.confusion_heatmap(torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1]), normalize=True)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0.50", "0.50", "0.00", "1.00"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one prediction per example"):
+        plots.confusion_heatmap([0, 1], [0])
