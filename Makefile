@@ -17,11 +17,11 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/notebooks/san
            --nbval-cell-timeout=300 -p tests.notebooks.nbval_setup
 NB ?= notebooks/*.ipynb
 
-.PHONY: help venv lab test unit notebooks notebooks-foreign slow lint student bench sweep execute clean
+.PHONY: help venv lab test unit notebooks notebooks-foreign lint student bench sweep execute clean
 help:
 	@echo "make lab       start JupyterLab on notebooks/00_welcome.ipynb (sets up .venv first)"
-	@echo "make test      ruff, unit and policy tests, nbval of every notebook (natively and on a simulated"
-	@echo "               foreign CPU), student editions"
+	@echo "make test      ruff, unit and policy tests, nbval of every notebook natively, then of every"
+	@echo "               student edition on a simulated foreign CPU"
 	@echo "make student   write student editions (no solutions) to student/"
 	@echo "make bench     time every notebook; writes benchmarks/"
 	@echo "make sweep     every notebook for seeds 0-4, natively and on a simulated foreign CPU: each bar's"
@@ -48,7 +48,7 @@ lint: $(DEV_STAMP)
 
 # unit tests of course_utils, policy and pin tests, the browser test (skips without Chromium)
 unit: $(DEV_STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -m "not slow" tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q tests
 
 # nbval: every notebook re-executed in a fresh kernel and each output compared with the stored one:
 # exactly where this machine has the notebook's recording fingerprint, portably elsewhere
@@ -56,16 +56,13 @@ unit: $(DEV_STAMP)
 notebooks: $(DEV_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
-# the same on a simulated foreign CPU, compared portably: an output that only one machine
-# reproduces fails here, whatever machine runs the tests
+# the student editions on a simulated foreign CPU, compared portably: an output that only one machine
+# reproduces fails here, whatever machine runs the tests, and every exercise must report "not done yet"
 notebooks-foreign: $(DEV_STAMP)
-	$(TEST_ENV) $(FOREIGN_ENV) COURSE_COMPARE=portable $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
+	$(TEST_ENV) $(FOREIGN_ENV) COURSE_COMPARE=portable COURSE_EDITION=student \
+	    $(BIN)/python -m pytest -q $(NBVAL) -n 2 --dist loadfile $(NB)
 
-# student editions: each runs top to bottom and every exercise reports "not done yet"
-slow: $(DEV_STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -m slow -n 2 tests/notebooks
-
-test: lint unit notebooks notebooks-foreign slow
+test: lint unit notebooks notebooks-foreign
 
 student: $(DEV_STAMP)
 	$(BIN)/python -m course_utils.dev.student notebooks student

@@ -4,6 +4,11 @@
   machine's fingerprint is compared exactly, cell by cell; on any other machine its kind-(b)
   cells (tagged ``float-path:...``) are compared within their tolerance or through their bar.
   The mode is reported in the header of the run.
+* Student editions (``COURSE_EDITION=student``, the foreign pass of ``make test``): each solution
+  cell runs as the student edition's stub (``course_utils.dev.student``), the check cell after it
+  must say "not done yet" (and no check may judge a stub "not right yet"), and every other cell
+  is compared as usual. So one pass proves both that the outputs are portable and that the
+  student edition runs top to bottom.
 * Memory: after a notebook's last cell, the kernel's peak resident memory must stay within the
   course's budget (Binder gives 2 GB); a notebook over it fails with the figure.
 * Two fixes for nbval 0.11:
@@ -15,10 +20,14 @@
 
 from __future__ import annotations
 
+import copy
+import os
+
 import pytest
 from nbval.kernel import RunningKernel
 from nbval.plugin import IPyNbCell, IPyNbFile
 
+from course_utils.dev import student
 from course_utils.dev.execute import peak_rss_mb
 from course_utils.dev.settings import MEMORY_BUDGET_MB
 from tests.notebooks import portable
@@ -39,6 +48,11 @@ _nbval_compare = IPyNbCell.compare_outputs
 def _compare_outputs(self, test, ref, skip_compare=None):
     """nbval's exact comparison in strict mode; in portable mode, kind-(b) cells follow their tag and
     expect_close gaps are compared through their bar only."""
+    role = getattr(self, "student_role", None)
+    if role == "solution":  # the stub's outputs are not the solution's; it only has to run
+        return True
+    if role is not None:
+        return _student_check(self, test, role)
     if not getattr(self, "portable", False):
         return _nbval_compare(self, test, ref, skip_compare)
     rule = getattr(self, "portable_rule", None)
@@ -55,6 +69,42 @@ def _compare_outputs(self, test, ref, skip_compare=None):
 
 
 IPyNbCell.compare_outputs = _compare_outputs
+
+
+def _student_check(item, outputs, exercise: str) -> bool:
+    text = "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    problems = []
+    if f"⏳ Exercise {exercise} is not done yet" not in text:
+        problems.append(f"the check of exercise {exercise} did not say 'not done yet' for the stub")
+    if "is not right yet" in text:
+        problems.append("a check judged a stub as a wrong answer instead of 'not done yet'")
+    item.comparison_traceback = [f"student edition: {p}; it printed: {text.strip()!r}" for p in problems]
+    return not problems
+
+
+def student_edition_mode() -> bool:
+    """True when the notebooks run as their student editions (``COURSE_EDITION=student``)."""
+    edition = os.environ.get("COURSE_EDITION", "teacher")
+    if edition not in ("teacher", "student"):
+        raise pytest.UsageError(f"COURSE_EDITION must be 'teacher' or 'student'; got {edition!r}.")
+    return edition == "student"
+
+
+def _as_student_edition(items) -> None:
+    """Stub each solution cell and mark the check cell that follows it."""
+    pending: dict[object, str] = {}  # notebook -> exercise whose check cell comes next
+    for item in items:
+        if not isinstance(item, IPyNbCell):
+            continue
+        notebook = item.parent
+        if "solution" in item.cell.metadata.get("tags", []):
+            exercise = item.cell.source.splitlines()[0].removeprefix("# Exercise ").strip()
+            item.cell = copy.deepcopy(item.cell)
+            item.cell.source = student.stub_source(item.cell.source)
+            item.student_role = "solution"
+            pending[notebook] = exercise
+        elif notebook in pending:
+            item.student_role = pending.pop(notebook)
 
 _nbval_teardown = IPyNbFile.teardown
 
@@ -93,6 +143,8 @@ def comparison_lines(config) -> list[str]:
         fp = portable.recorded_fingerprint(json.loads(path.read_text(encoding="utf-8")))
         recorded.setdefault(json.dumps(fp, sort_keys=True), []).append(path.name[:2])
     lines = [f"this machine: {portable.describe_fingerprint(here)}"]
+    if student_edition_mode():
+        lines.append("notebooks run as their STUDENT EDITIONS: solution cells stubbed, checks must say 'not done yet'")
     for key, numbers in recorded.items():
         fp = json.loads(key)
         mode = portable.mode_for(fp, here, forced)
@@ -125,8 +177,11 @@ def pytest_collection_modifyitems(session, config, items):
         item.portable = _modes[name] == portable.PORTABLE
         if item.portable:
             item.portable_rule = portable.parse_rule(item.cell.metadata.get("tags", []))
+    if student_edition_mode():
+        _as_student_edition(items)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    portable.forced_mode()  # a wrong COURSE_COMPARE fails before anything runs
+    portable.forced_mode()  # a wrong COURSE_COMPARE or COURSE_EDITION fails before anything runs
+    student_edition_mode()
