@@ -88,22 +88,26 @@ def report(result: Result) -> Result:
     return result
 
 
-def passed(exercise: str, message: str) -> Result:
+# These three return None, so that ``return checks.failed(...)`` as a check's last line shows only the
+# printed sentence in the notebook, never a ``Result(...)`` repr.
+
+
+def passed(exercise: str, message: str) -> None:
     """Report a passed exercise."""
     _validate_exercise_id(exercise)
-    return report(Result(exercise, PASSED, message))
+    report(Result(exercise, PASSED, message))
 
 
-def failed(exercise: str, problem: str, hint: str | None = None) -> Result:
+def failed(exercise: str, problem: str, hint: str | None = None) -> None:
     """Report a wrong answer: what is wrong, and a hint at the likely mistake."""
     _validate_exercise_id(exercise)
-    return report(Result(exercise, FAILED, problem, hint))
+    report(Result(exercise, FAILED, problem, hint))
 
 
-def not_done(exercise: str, message: str = NOT_DONE_MESSAGE) -> Result:
+def not_done(exercise: str, message: str = NOT_DONE_MESSAGE) -> None:
     """Report an exercise whose answer is still the placeholder."""
     _validate_exercise_id(exercise)
-    return report(Result(exercise, NOT_DONE, message))
+    report(Result(exercise, NOT_DONE, message))
 
 
 def _finish(exercise: str, problem: str | None, success: str, hint: str | None) -> None:

@@ -157,3 +157,11 @@ def test_a_copy_without_notebooks_gets_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(checks, "__file__", str(tmp_path / "pkg" / "checks.py"))
     with pytest.raises(LookupError, match="COURSE_NOTEBOOKS"):
         checks._notebooks_dir()
+
+
+def test_reporting_helpers_return_nothing_so_a_cell_shows_only_the_sentence(capsys):
+    assert checks.passed("01.1", "fine.") is None
+    assert checks.failed("01.1", "wrong.", "look again.") is None
+    assert checks.not_done("01.1") is None
+    out = capsys.readouterr().out
+    assert "✅ Exercise 01.1 passed: fine." in out and "Hint: look again." in out and "not done yet" in out
