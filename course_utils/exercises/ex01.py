@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -9,85 +10,158 @@ import torch
 from course_utils import checks
 
 
-def _same(a: Any, b: torch.Tensor, atol: float = 1e-5) -> bool:
-    """True when ``a`` is a tensor with ``b``'s shape and values (any dtype)."""
-    return (
-        isinstance(a, torch.Tensor)
-        and a.shape == b.shape
-        and torch.allclose(a.detach().double(), b.double(), atol=atol, equal_nan=False)
-    )
-
-
-def _fail(exercise: str, answer: Any, problem: str, hint: str) -> None:
-    checks.check_condition(exercise, answer, lambda _: False, success="", failure=problem, hint=hint)
+def _as_tensor(a: Any, b: torch.Tensor) -> bool:
+    """``a`` has ``b``'s shape and values, in any dtype (the typical-mistake comparison)."""
+    return isinstance(a, torch.Tensor) and checks.close(a.double(), b.double())
 
 
 def check_1(grid: Any) -> None:
     """Exercise 01.1: a (3, 4) float32 tensor holding 0, 1, ..., 11 row by row."""
+    ex = "01.1"
     expected = torch.arange(12, dtype=torch.float32).reshape(3, 4)
-    if not checks.is_placeholder(grid):
-        if _same(grid, expected + 1):
-            return _fail("01.1", grid, "the values run from 1 to 12.",
-                         "torch.arange(12) starts at 0 and stops before 12; arange(1, 13) is off by one.")
-        if _same(grid, torch.arange(12, dtype=torch.float32).reshape(4, 3).T):
-            return _fail("01.1", grid, "the numbers run down the columns instead of along the rows.",
-                         "reshape(3, 4) fills row by row; reshape(4, 3) followed by .T fills column by column.")
-    checks.check_tensor("01.1", grid, expected, success="a (3, 4) float32 grid of 0..11.")
+    found = None if checks.is_placeholder(grid) else checks.first_mistake(grid, [
+        (lambda a: _as_tensor(a, expected + 1), "the values run from 1 to 12.",
+         "torch.arange(12) starts at 0 and stops before 12; arange(1, 13) is off by one."),
+        (lambda a: _as_tensor(a, torch.arange(12.0).reshape(4, 3).T),
+         "the numbers run down the columns instead of along the rows.",
+         "reshape(3, 4) fills row by row; reshape(4, 3) followed by .T fills column by column."),
+    ])
+    if found:
+        checks.failed(ex, *found)
+        return
+    checks.check_tensor(ex, grid, expected, success="a (3, 4) float32 grid of 0..11.")
 
 
 def check_2(standardised: Any, readings: torch.Tensor) -> None:
     """Exercise 01.2: every column of ``readings`` shifted to mean 0 and scaled to std 1."""
+    ex = "01.2"
     if not isinstance(readings, torch.Tensor) or readings.dim() != 2 or not readings.dtype.is_floating_point:
         raise ValueError("check_2 needs the notebook's `readings`: a 2-D float tensor. Re-run the cell that defines it.")
     sample = (readings - readings.mean(dim=0)) / readings.std(dim=0)
     population = (readings - readings.mean(dim=0)) / readings.std(dim=0, correction=0)
-    if not checks.is_placeholder(standardised):
-        if _same(standardised, population):
-            return checks.check_tensor("01.2", standardised, population,
-                                       success="each column now has mean 0 and std 1 (population std).")
-        by_row = (readings - readings.mean(dim=1, keepdim=True)) / readings.std(dim=1, keepdim=True)
-        whole = (readings - readings.mean()) / readings.std()
-        if _same(standardised, by_row):
-            return _fail("01.2", standardised, "each row, not each column, has mean 0 and std 1.",
-                         "dim=1 reduces across a row; use dim=0 to get one mean and one std per column.")
-        if _same(standardised, whole):
-            return _fail("01.2", standardised, "the whole table was normalised with a single mean and std.",
-                         "pass dim=0 to mean() and std() so that each column gets its own.")
-        if _same(standardised, readings - readings.mean(dim=0)):
-            return _fail("01.2", standardised, "the columns have mean 0, but not std 1.",
-                         "divide by readings.std(dim=0) as well.")
-        if _same(standardised, readings / readings.std(dim=0)):
-            return _fail("01.2", standardised, "the columns have std 1, but not mean 0.",
-                         "subtract readings.mean(dim=0) first.")
-    checks.check_tensor("01.2", standardised, sample, atol=1e-5,
+    if checks.is_placeholder(standardised):
+        checks.not_done(ex)
+        return
+    if _as_tensor(standardised, population):
+        return checks.check_tensor(ex, standardised, population,
+                                   success="each column now has mean 0 and std 1 (population std).")
+    by_row = (readings - readings.mean(dim=1, keepdim=True)) / readings.std(dim=1, keepdim=True)
+    found = checks.first_mistake(standardised, [
+        (lambda a: _as_tensor(a, by_row), "each row, not each column, has mean 0 and std 1.",
+         "dim=1 reduces across a row; use dim=0 to get one mean and one std per column."),
+        (lambda a: _as_tensor(a, (readings - readings.mean()) / readings.std()),
+         "the whole table was normalised with a single mean and std.",
+         "pass dim=0 to mean() and std() so that each column gets its own."),
+        (lambda a: _as_tensor(a, readings - readings.mean(dim=0)), "the columns have mean 0, but not std 1.",
+         "divide by readings.std(dim=0) as well."),
+        (lambda a: _as_tensor(a, readings / readings.std(dim=0)), "the columns have std 1, but not mean 0.",
+         "subtract readings.mean(dim=0) first."),
+    ])
+    if found:
+        checks.failed(ex, *found)
+        return
+    checks.check_tensor(ex, standardised, sample, atol=1e-5,
                         hint="(x - x.mean(dim=0)) / x.std(dim=0): both (3,) rows broadcast over the (5, 3) table.",
                         success="each column now has mean 0 and std 1.")
 
 
 def check_3(predicted: Any, logits: torch.Tensor) -> None:
     """Exercise 01.3: the predicted class of each row of ``logits`` (batch, classes)."""
+    ex = "01.3"
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
         raise ValueError("check_3 needs the notebook's `logits`: a 2-D tensor. Re-run the cell that defines it.")
     expected = logits.argmax(dim=1)
-    if not checks.is_placeholder(predicted):
-        if _same(predicted, logits.argmax(dim=0)) and not _same(predicted, expected):
-            return _fail("01.3", predicted, f"the shape is {tuple(predicted.shape)}: one entry per class, not per row.",
-                         "argmax(dim=0) looks down each column (class); use dim=1 for one class per row.")
-        if _same(predicted, logits.max(dim=1).values):
-            return _fail("01.3", predicted, "these are the largest scores, not their positions.",
-                         "max() gives the values; argmax(dim=1) gives the index of the largest value: the class.")
-        if isinstance(predicted, torch.Tensor) and predicted.numel() == 1 and logits.shape[0] > 1:
-            return _fail("01.3", predicted, "a single number for the whole batch.",
-                         "without dim, argmax flattens the tensor: pass dim=1.")
-    checks.check_tensor("01.3", predicted, expected, success="one predicted class per row.")
+    found = None if checks.is_placeholder(predicted) else checks.first_mistake(predicted, [
+        (lambda a: _as_tensor(a, logits.argmax(dim=0)) and not _as_tensor(a, expected),
+         f"the shape is {tuple(getattr(predicted, 'shape', ()))}: one entry per class, not per row.",
+         "argmax(dim=0) looks down each column (class); use dim=1 for one class per row."),
+        (lambda a: _as_tensor(a, logits.max(dim=1).values), "these are the largest scores, not their positions.",
+         "max() gives the values; argmax(dim=1) gives the index of the largest value: the class."),
+        (lambda a: isinstance(a, torch.Tensor) and a.numel() == 1 and logits.shape[0] > 1,
+         "a single number for the whole batch.", "without dim, argmax flattens the tensor: pass dim=1."),
+    ])
+    if found:
+        checks.failed(ex, *found)
+        return
+    checks.check_tensor(ex, predicted, expected, success="one predicted class per row.")
 
 
-def check_4(features: Any, counts: torch.Tensor) -> None:
-    """Exercise 01.4: ``counts`` as float32, ready for ``nn.Linear``."""
-    if not isinstance(counts, torch.Tensor):
-        raise ValueError("check_4 needs the notebook's `counts` tensor. Re-run the cell that defines it.")
-    expected = counts.to(torch.float32)
-    if isinstance(features, torch.Tensor) and features.dtype == torch.float64:
-        return _fail("01.4", features, "the dtype is float64, but nn.Linear's weights are float32.",
-                     ".double() gives float64, which clashes as well: use .float() (float32).")
-    checks.check_tensor("01.4", features, expected, success="float32 values, nn.Linear accepts them.")
+# --------------------------------------------------------------------------- 01.4: predict, then check
+
+# The tensors of exercise 01.4 (only their shapes matter) and the expressions whose shapes are predicted.
+def _exercise_4_tensors() -> dict[str, torch.Tensor]:
+    return {"images": torch.zeros(16, 3, 32, 32), "channel_mean": torch.tensor([0.5, 0.4, 0.3]),
+            "x": torch.ones(2, 5), "scores": torch.zeros(4, 10), "labels": torch.tensor([3, 0, 9, 3])}
+
+
+EXPRESSIONS_4: dict[str, tuple[str, Callable[[dict[str, torch.Tensor]], torch.Tensor]]] = {
+    "a": ("images - channel_mean[:, None]", lambda t: t["images"] - t["channel_mean"][:, None]),
+    "b": ("images.mean(dim=(2, 3))", lambda t: t["images"].mean(dim=(2, 3))),
+    "c": ("images - images.mean(dim=(2, 3), keepdim=True)",
+          lambda t: t["images"] - t["images"].mean(dim=(2, 3), keepdim=True)),
+    "d": ("torch.cat([x, x], dim=1)", lambda t: torch.cat([t["x"], t["x"]], dim=1)),
+    "e": ("torch.stack([x, x, x], dim=2)", lambda t: torch.stack([t["x"], t["x"], t["x"]], dim=2)),
+    "f": ("scores[torch.arange(4)[:, None], labels]", lambda t: t["scores"][torch.arange(4)[:, None], t["labels"]]),
+}
+
+_HINTS_4 = {
+    "a": "channel_mean[:, None] has shape (3, 1); aligned on the right it meets (32, 32), and 3 against 32 "
+         "cannot broadcast, so it raises (None). Per-channel needs (3, 1, 1).",
+    "b": "a mean over dims 2 and 3 removes both: one number per image and channel is left.",
+    "c": "keepdim=True keeps dims 2 and 3 with size 1, and (16, 3, 1, 1) broadcasts against (16, 3, 32, 32).",
+    "d": "cat joins along an EXISTING dimension: along dim=1 the columns add up, no dimension is added.",
+    "e": "stack adds a NEW dimension at the position you give: three (2, 5) tensors side by side along dim=2.",
+    "f": "index tensors are first broadcast against each other, like operands: (4, 1) and (4,) give (4, 4), "
+         "so every row is paired with every label.",
+}
+
+
+def expected_shapes_4() -> dict[str, tuple[int, ...] | None]:
+    """The true result shape of each expression of exercise 01.4 (None where it raises)."""
+    tensors = _exercise_4_tensors()
+    shapes: dict[str, tuple[int, ...] | None] = {}
+    for key, (_, fn) in EXPRESSIONS_4.items():
+        try:
+            shapes[key] = tuple(fn(tensors).shape)
+        except RuntimeError:
+            shapes[key] = None
+    return shapes
+
+
+def _normalise_shape(value: Any) -> Any:
+    if isinstance(value, torch.Size | list):
+        return tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    return value
+
+
+def check_4(predictions: Any) -> None:
+    """Exercise 01.4: the predicted result shape of each expression (None for "raises an error")."""
+    ex = "01.4"
+    if checks.is_placeholder(predictions):
+        checks.not_done(ex)
+        return
+    if not isinstance(predictions, dict):
+        checks.failed(ex, f"expected a dict such as {{'a': (2, 3), ...}}, got a {type(predictions).__name__}.",
+                      "keep the dict of the exercise cell and replace each ... by a shape tuple or None.")
+        return
+    expected = expected_shapes_4()
+    missing = [k for k in expected if k not in predictions or predictions[k] is Ellipsis]
+    if len(missing) == len(expected):
+        checks.not_done(ex)
+        return
+    if missing:
+        checks.failed(ex, f"no prediction yet for {', '.join(missing)}.",
+                      "write a shape tuple such as (2, 3), or None if you think the expression raises.")
+        return
+    wrong = [k for k in expected if _normalise_shape(predictions[k]) != expected[k]]
+    if not wrong:
+        checks.passed(ex, f"all {len(expected)} shapes predicted, including the one that raises.")
+        return
+    first = wrong[0]
+    source = EXPRESSIONS_4[first][0]
+    got = _normalise_shape(predictions[first])
+    said = "an error" if got is None else repr(got)
+    checks.failed(ex, f"{len(expected) - len(wrong)} of {len(expected)} right; for {first} ({source}) you "
+                      f"predicted {said}.", _HINTS_4[first] + " Run the expression to see.")

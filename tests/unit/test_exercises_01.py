@@ -111,29 +111,37 @@ def test_3_placeholder_and_bad_data(capsys):
         ex01.check_3(torch.tensor([1]), torch.zeros(3))
 
 
-# --- 01.4: int64 -> float32
+# --- 01.4: predict the shapes, then check
 
-COUNTS = torch.tensor([[3, 0, 1], [2, 5, 4]])
+RIGHT_4 = {"a": None, "b": (16, 3), "c": (16, 3, 32, 32), "d": (2, 10), "e": (2, 5, 3), "f": (4, 4)}
 
 
-@pytest.mark.parametrize("answer", [COUNTS.float(), COUNTS.to(torch.float32), torch.tensor(COUNTS.tolist(), dtype=torch.float32)])
+def test_4_expected_shapes_come_from_running_the_expressions():
+    assert ex01.expected_shapes_4() == RIGHT_4
+
+
+@pytest.mark.parametrize("answer", [RIGHT_4, {**RIGHT_4, "b": [16, 3], "d": [2, 10]}, {**RIGHT_4, "e": torch.Size([2, 5, 3])}])
 def test_4_right(answer, capsys):
-    ex01.check_4(answer, COUNTS)
+    ex01.check_4(answer)
     assert "✅ Exercise 01.4 passed" in _out(capsys)
 
 
 @pytest.mark.parametrize(
-    ("answer", "hint"),
-    [(COUNTS, ".float()"), (COUNTS.double(), "float64, which clashes"), (COUNTS.float().T, "swapped")],
+    ("change", "hint"),
+    [({"a": (16, 3, 32, 32)}, "(3, 1, 1)"), ({"b": (16, 3, 1, 1)}, "removes both"), ({"c": None}, "keepdim=True"),
+     ({"d": (2, 2, 5)}, "EXISTING dimension"), ({"e": (3, 2, 5)}, "NEW dimension"), ({"f": (4,)}, "broadcast against each other"),
+     ({"d": ...}, "no prediction yet for d")],
 )
-def test_4_mistakes(answer, hint, capsys):
-    ex01.check_4(answer, COUNTS)
+def test_4_mistakes(change, hint, capsys):
+    ex01.check_4({**RIGHT_4, **change})
     out = _out(capsys)
     assert "not right yet" in out and hint in out
 
 
-def test_4_placeholder_and_bad_data(capsys):
-    ex01.check_4(..., COUNTS)
+def test_4_placeholder_and_wrong_type(capsys):
+    ex01.check_4(...)
     assert "not done yet" in _out(capsys)
-    with pytest.raises(ValueError, match="counts"):
-        ex01.check_4(COUNTS.float(), [[3, 0, 1]])
+    ex01.check_4(dict.fromkeys(RIGHT_4, ...))
+    assert "not done yet" in _out(capsys)
+    ex01.check_4([(4, 3)])
+    assert "expected a dict" in _out(capsys)

@@ -11,38 +11,45 @@ def out(capsys) -> str:
 
 @pytest.fixture
 def layer_and_x():
-    torch.manual_seed(0)
-    return nn.Linear(3, 2), torch.randn(4, 3)
+    layer = nn.Linear(2, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, -1.0], [0.5, 2.0]]))
+        layer.bias.copy_(torch.tensor([0.0, 1.0]))
+    return layer, torch.tensor([[2.0, 1.0]])
 
 
 # --------------------------------------------------------------------------- 02.1
 
-def test_1_right_answer_passes(capsys, layer_and_x):
-    layer, x = layer_and_x
-    ex02.check_1(x @ layer.weight.T + layer.bias, layer, x)
+@pytest.mark.parametrize("answer", [[1.0, 4.0], (1, 4), torch.tensor([[1.0, 4.0]]), torch.tensor([1.0, 4.0])])
+def test_1_right_answer_passes(capsys, layer_and_x, answer):
+    ex02.check_1(answer, *layer_and_x)
     assert "✅ Exercise 02.1 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (lambda layer, x: x @ layer.weight.T, "+ layer.bias"),
-        (lambda layer, x: x @ layer.weight.T - layer.bias, "add the bias"),
-        (lambda layer, x: layer.weight @ x.T + layer.bias[:, None], "one row per sample"),
-        (lambda layer, x: x @ layer.weight.T + layer.bias + 1.0, "layer.weight and layer.bias"),
-        (lambda layer, x: (x @ layer.weight.T + layer.bias)[:3], "dimension 0"),
+        ([2.5, 1.0], "one ROW per output neuron"),
+        ([1.0, 3.0], "its own bias"),
+        ([1.0, 2.0], "add the bias"),
+        ([1.0, 4.0, 0.0], "one per output neuron"),
+        ([2.0, 5.0], "write out both sums"),
+        ("one and four", "as a list"),
     ],
 )
 def test_1_typical_mistakes_get_named(capsys, layer_and_x, wrong, hint):
-    layer, x = layer_and_x
-    ex02.check_1(wrong(layer, x), layer, x)
+    ex02.check_1(wrong, *layer_and_x)
     text = out(capsys)
     assert "❌ Exercise 02.1 is not right yet" in text and hint in text
 
 
-def test_1_placeholder_is_not_done(capsys, layer_and_x):
+def test_1_placeholder_is_not_done_and_bad_data_is_refused(capsys, layer_and_x):
     ex02.check_1(..., *layer_and_x)
     assert "⏳ Exercise 02.1 is not done yet" in out(capsys)
+    ex02.check_1([..., ...], *layer_and_x)
+    assert "⏳ Exercise 02.1 is not done yet" in out(capsys)
+    with pytest.raises(ValueError, match="hand_layer"):
+        ex02.check_1([1.0, 4.0], layer_and_x[0], torch.zeros(3, 2))
 
 
 # --------------------------------------------------------------------------- 02.2
