@@ -21,16 +21,7 @@ from course_utils import checks
 Mistake = tuple[Callable[..., torch.Tensor], str]
 
 
-# --------------------------------------------------------------------------- shared helpers
-
-
-def _report(exercise: str, status: str, message: str, hint: str | None = None) -> None:
-    checks.report(checks.Result(exercise, status, message, hint))
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
-    a, b = a.detach().double(), b.detach().double()
-    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=1e-5))
+# --------------------------------------------------------------------------- shared helper
 
 
 def check_scalar_function(
@@ -44,50 +35,41 @@ def check_scalar_function(
 ) -> None:
     """Run ``fn(*args)`` on each ``(description, args, expected)`` case; the result must be a 0-d tensor.
 
-    For a wrong value, each ``(wrong_fn, hint)`` in ``mistakes`` is tried on the same
+    For a wrong value, ``checks.match_mistake`` tries each ``(wrong_fn, hint)`` on the same
     arguments; the first one that reproduces the learner's value gives the hint.
     """
     if checks.is_placeholder(fn):
-        return _report(exercise, checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        return checks.not_done(exercise)
     if not callable(fn):
-        return _report(exercise, checks.FAILED, f"expected a function, got {type(fn).__name__}.",
-                       "define it with `def name(...):` and assign nothing else to its name.")
+        return checks.failed(exercise, f"expected a function, got {type(fn).__name__}.",
+                             "define it with `def name(...):` and assign nothing else to its name.")
     for number, (description, args, expected) in enumerate(cases, start=1):
         try:
             got = fn(*args)
         except NotImplementedError:
-            return _report(exercise, checks.NOT_DONE, "your function still raises NotImplementedError: write its body.")
+            return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
         except Exception as error:  # the learner's code: report it as a sentence
-            return _report(exercise, checks.FAILED,
-                           f"on test case {number} ({description}) your function raised "
-                           f"{type(error).__name__}: {error}",
-                           "use tensor operations only (torch.where, .abs(), .exp(), .log(), indexing).")
+            return checks.failed(exercise, f"on test case {number} ({description}) your function raised "
+                                           f"{type(error).__name__}: {error}",
+                                 "use tensor operations only (torch.where, .abs(), .exp(), .log(), indexing).")
         if got is None or got is Ellipsis:
-            return _report(exercise, checks.NOT_DONE, "your function returns nothing yet: `return` the loss.")
+            return checks.not_done(exercise, "your function returns nothing yet: `return` the loss.")
         if not isinstance(got, torch.Tensor):
-            return _report(exercise, checks.FAILED, f"your function returned a {type(got).__name__}, not a tensor.",
-                           "compute with torch operations and return the resulting 0-d tensor.")
+            return checks.failed(exercise, f"your function returned a {type(got).__name__}, not a tensor.",
+                                 "compute with torch operations and return the resulting 0-d tensor.")
         if got.dim() != 0:
-            return _report(exercise, checks.FAILED,
-                           f"on test case {number} the result has shape {tuple(got.shape)}; a loss is one number.",
-                           "average the per-example losses with .mean() to get a 0-d tensor.")
-        if _close(got, expected):
+            return checks.failed(exercise, f"on test case {number} the result has shape {tuple(got.shape)}; "
+                                           "a loss is one number.",
+                                 "average the per-example losses with .mean() to get a 0-d tensor.")
+        if checks.close(got, expected, atol=1e-5, rtol=1e-5):
             continue
-        problem = (f"test case {number} ({description}): got {got.item():.4f}, expected {expected.item():.4f}.")
+        problem = f"test case {number} ({description}): got {got.item():.4f}, expected {expected.item():.4f}."
         if not math.isfinite(got.item()) and overflow_hint:
-            return _report(exercise, checks.FAILED, problem, overflow_hint)
-        hint = None
-        for wrong, text in mistakes:
-            try:
-                candidate = wrong(*args)
-            except Exception:  # a mistake that does not apply to this case
-                continue
-            if _close(got, candidate):
-                hint = text
-                break
-        return _report(exercise, checks.FAILED, problem,
-                       hint or "compare your code with the formula in the markdown cell, one term at a time.")
-    _report(exercise, checks.PASSED, success)
+            return checks.failed(exercise, problem, overflow_hint)
+        hint = checks.match_mistake(fn, mistakes, [(args, expected)])
+        return checks.failed(exercise, problem,
+                             hint or "compare your code with the formula in the markdown cell, one term at a time.")
+    checks.passed(exercise, success)
 
 
 # --------------------------------------------------------------------------- 04.1 Huber
@@ -153,26 +135,26 @@ def check_2(ce_targets: Any) -> None:
     expected = torch.tensor(_EXERCISE_2_LABELS)
     batch, classes = len(_EXERCISE_2_LABELS), _EXERCISE_2_CLASSES
     if checks.is_placeholder(ce_targets):
-        return _report(exercise, checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        return checks.not_done(exercise)
     if isinstance(ce_targets, torch.Tensor):
         shape = tuple(ce_targets.shape)
         if shape == (batch, classes):
-            return _report(exercise, checks.FAILED, f"the shape is {shape}: these are still one-hot rows.",
+            return checks.failed(exercise, f"the shape is {shape}: these are still one-hot rows.",
                            "CrossEntropyLoss wants one class index per example: the position of the 1 in each row, "
                            "rows.argmax(dim=1).")
         if shape == (classes,):
-            return _report(exercise, checks.FAILED, f"the shape is {shape}: one value per class, not per example.",
+            return checks.failed(exercise, f"the shape is {shape}: one value per class, not per example.",
                            "argmax over dim=0 runs down the columns; use dim=1 to get one index per row.")
         if shape == (batch, 1):
-            return _report(exercise, checks.FAILED, f"the shape is {shape}; CrossEntropyLoss needs ({batch},).",
+            return checks.failed(exercise, f"the shape is {shape}; CrossEntropyLoss needs ({batch},).",
                            "drop the extra dimension: argmax(dim=1) without keepdim, or .squeeze(1).")
         if shape == (batch,) and ce_targets.dtype != torch.int64:
             values_ok = torch.equal(ce_targets.double(), expected.double())
-            return _report(exercise, checks.FAILED, f"the dtype is {ce_targets.dtype}, but it should be torch.int64.",
+            return checks.failed(exercise, f"the dtype is {ce_targets.dtype}, but it should be torch.int64.",
                            "class indices must be int64 (torch.long): add .long()." if values_ok else
                            "class indices must be int64 (torch.long), and they are the positions of the 1s.")
         if shape == (batch,) and torch.equal(ce_targets, expected + 1):
-            return _report(exercise, checks.FAILED, "every index is one too high.",
+            return checks.failed(exercise, "every index is one too high.",
                            "class indices count from 0: the first column is class 0.")
     checks.check_tensor(exercise, ce_targets, expected,
                         hint="each target is the column where that row holds its 1 (argmax over dim=1).",
@@ -233,6 +215,8 @@ TASKS = (
     "spam or not spam (one logit)",
     "which digit, 0 to 9 (ten logits)",
     "which of 5 tags fit a photo, several may (five logits)",
+    "one of 3 classes for every pixel (logits of shape (B, 3, H, W))",
+    "match a teacher's class probabilities (the student outputs log_softmax)",
 )
 _BCE_HINT = ("nn.BCELoss expects probabilities (a sigmoid first) and is numerically fragile; "
              "on a raw logit use nn.BCEWithLogitsLoss.")
@@ -241,6 +225,8 @@ _ACCEPTED: dict[str, tuple[type, ...]] = {
     TASKS[1]: (nn.BCEWithLogitsLoss,),
     TASKS[2]: (nn.CrossEntropyLoss,),
     TASKS[3]: (nn.BCEWithLogitsLoss,),
+    TASKS[4]: (nn.CrossEntropyLoss,),
+    TASKS[5]: (nn.KLDivLoss, nn.CrossEntropyLoss),
 }
 _HINTS: dict[str, dict[type, str]] = {
     TASKS[0]: {},
@@ -265,6 +251,21 @@ _HINTS: dict[str, dict[type, str]] = {
                              "tags can be true at once: one yes/no per tag, nn.BCEWithLogitsLoss (multi-label).",
         nn.BCELoss: _BCE_HINT,
     },
+    TASKS[4]: {
+        nn.BCEWithLogitsLoss: "each pixel has exactly one class, so its 3 scores compete: nn.CrossEntropyLoss, which "
+                              "takes (B, C, H, W) logits with (B, H, W) class-index targets.",
+        nn.NLLLoss: "nn.NLLLoss expects log-probabilities; on raw logits use nn.CrossEntropyLoss (it also takes "
+                    "(B, C, H, W) logits).",
+        nn.MSELoss: "classes are not numbers: one cross-entropy per pixel, nn.CrossEntropyLoss on (B, C, H, W).",
+    },
+    TASKS[5]: {
+        nn.MSELoss: "the target is a distribution: nn.KLDivLoss(reduction='batchmean') compares it with the "
+                    "student's log-probabilities (KL(teacher || student)).",
+        nn.BCEWithLogitsLoss: "the classes share one distribution: nn.KLDivLoss(reduction='batchmean') on the "
+                              "student's log-probabilities, with the teacher's probabilities as target.",
+        nn.NLLLoss: "nn.NLLLoss takes class indices, not a distribution: nn.KLDivLoss(reduction='batchmean') "
+                    "compares two distributions.",
+    },
 }
 _REGRESSION_HINT = "a price is a number, not a class: use a regression loss (nn.MSELoss, nn.L1Loss or nn.HuberLoss)."
 
@@ -275,31 +276,69 @@ def _as_loss_class(value: Any) -> type | None:
 
 
 def check_4(loss_for_task: Any) -> None:
-    """Exercise 04.4: a dict from each task to an nn loss class (or instance)."""
+    """Exercise 04.4: a dict from each of the six tasks to an nn loss class (or instance)."""
     exercise = "04.4"
     if checks.is_placeholder(loss_for_task):
-        return _report(exercise, checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        return checks.not_done(exercise)
     if not isinstance(loss_for_task, dict):
-        return _report(exercise, checks.FAILED, f"expected a dict, got {type(loss_for_task).__name__}.",
+        return checks.failed(exercise, f"expected a dict, got {type(loss_for_task).__name__}.",
                        "keep the dictionary of the exercise cell and fill in its values.")
     missing = [task for task in TASKS if task not in loss_for_task]
     if missing:
-        return _report(exercise, checks.FAILED, f"the task {missing[0]!r} is missing from your dict.",
-                       "keep the four keys exactly as given and fill in a loss for each.")
+        return checks.failed(exercise, f"the task {missing[0]!r} is missing from your dict.",
+                       "keep the six keys exactly as given and fill in a loss for each.")
     if any(checks.is_placeholder(loss_for_task[task]) for task in TASKS):
-        return _report(exercise, checks.NOT_DONE, "some tasks still have `...` as their loss.")
+        return checks.not_done(exercise, "some tasks still have `...` as their loss.")
     for task in TASKS:
         chosen = _as_loss_class(loss_for_task[task])
         if chosen is None:
-            return _report(exercise, checks.FAILED, f"for {task!r} you gave {loss_for_task[task]!r}.",
+            return checks.failed(exercise, f"for {task!r} you gave {loss_for_task[task]!r}.",
                            "use a loss class from torch.nn, e.g. nn.MSELoss.")
         if chosen in _ACCEPTED[task]:
             continue
         hint = _HINTS[task].get(chosen)
         if hint is None and task == TASKS[0]:
             hint = _REGRESSION_HINT
-        return _report(exercise, checks.FAILED, f"for {task!r} you chose nn.{chosen.__name__}.",
+        return checks.failed(exercise, f"for {task!r} you chose nn.{chosen.__name__}.",
                        hint or "think about what the target is: a number, one yes/no, one class out of many, "
                                "or several yes/no answers.")
-    _report(exercise, checks.PASSED, "regression loss for numbers, BCEWithLogitsLoss for yes/no (also one per tag), "
-                                     "CrossEntropyLoss for one class out of many.")
+    checks.passed(exercise, "regression loss for numbers, BCEWithLogitsLoss for yes/no (also one per tag), "
+                            "CrossEntropyLoss for one class out of many (also per pixel), KLDivLoss for a "
+                            "target distribution.")
+
+
+# --------------------------------------------------------------------------- 04.5 pos_weight for rare positives
+
+NEGATIVES, POSITIVES = 950, 50
+
+
+def check_5(pos_weight: Any) -> None:
+    """Exercise 04.5: the ``pos_weight`` that makes 50 positives weigh as much as 950 negatives (950 / 50 = 19)."""
+    exercise = "04.5"
+    if checks.is_placeholder(pos_weight):
+        return checks.not_done(exercise)
+    if isinstance(pos_weight, torch.Tensor) and pos_weight.numel() == 1:
+        pos_weight = pos_weight.item()
+    if not isinstance(pos_weight, int | float) or isinstance(pos_weight, bool):
+        return checks.failed(exercise, f"expected a number, got {type(pos_weight).__name__}.",
+                             "one number: how many times more each positive example should count.")
+    right = NEGATIVES / POSITIVES
+    total = NEGATIVES + POSITIVES
+    mistakes = [
+        (POSITIVES / NEGATIVES, "that is negatives per positive turned upside down.",
+         "pos_weight multiplies the loss of each POSITIVE example, so it must be large when positives are rare."),
+        (POSITIVES / total, "that is the fraction of positives.",
+         "the positives' total weight, pos_weight · 50, should equal the negatives' total weight, 1 · 950."),
+        (NEGATIVES / total, "that is the fraction of negatives.",
+         "pos_weight · 50 (positives) should equal 950 (negatives, weight 1 each)."),
+        (total / POSITIVES, "that would make the positives outweigh the negatives (20 · 50 = 1000 > 950).",
+         "count only the negatives in the numerator: pos_weight · 50 = 950."),
+        (1.0, "with pos_weight = 1 nothing changes: the 950 negatives dominate the loss.",
+         "give each positive more weight, so that 50 of them weigh as much as 950 negatives."),
+    ]
+    found = checks.first_mistake(float(pos_weight), mistakes, atol=1e-3)
+    if found:
+        return checks.failed(exercise, *found)
+    checks.check_value(exercise, float(pos_weight), right, tol=1e-6,
+                       hint="pos_weight · (number of positives) = 1 · (number of negatives).",
+                       success="pos_weight = 950 / 50 = 19: the 50 positives now weigh as much as the 950 negatives.")

@@ -3,8 +3,8 @@
 Each check builds its own small, seeded problem (without touching the global
 random state), computes the right answer, and for a wrong answer compares with
 the typical mistakes: a forgotten inner derivative, a transposed weight gradient,
-a mean where a sum belongs, a missing ``zero_grad``, an update outside
-``torch.no_grad()`` or one that only rebinds a loop variable.
+a mean where a sum belongs, a missing ``zero_grad``, a gradient that overwrites
+instead of adding (a fork), or the two inputs of a product swapped.
 """
 
 from __future__ import annotations
@@ -15,18 +15,7 @@ import torch
 from torch import nn
 
 from course_utils import checks
-
-
-def _report(exercise: str, status: str, message: str, hint: str | None = None) -> None:
-    checks.report(checks.Result(exercise, status, message, hint))
-
-
-def _close(a: Any, b: torch.Tensor, atol: float = 1e-6) -> bool:
-    return (
-        isinstance(a, torch.Tensor)
-        and a.shape == b.shape
-        and bool(torch.allclose(a.detach().double(), b.detach().double(), atol=atol, rtol=1e-5))
-    )
+from course_utils.topics.backprop import Value
 
 
 def _seeded_linear(in_features: int, out_features: int, generator: torch.Generator) -> nn.Linear:
@@ -41,23 +30,24 @@ def _seeded_linear(in_features: int, out_features: int, generator: torch.Generat
 
 # --------------------------------------------------------------------------- 05.1 the chain rule by hand
 
-_CHAIN_RULE_HINTS = {
-    14: "you multiplied by 2(3w + 1) but forgot the inner derivative: d(3w + 1)/dw = 3.",
-    21: "the outer derivative of (·)² is 2·(·): you forgot the factor 2.",
-    49: "that is L itself, (3·2 + 1)² = 49; the question asks for its derivative.",
-    7: "that is the inside, 3w + 1; differentiate the square around it too.",
-    6: "2 · 3 drops the value of the inside: the outer derivative is 2(3w + 1), evaluated at w = 2.",
-    -42: "the sign is wrong: every factor here is positive.",
-}
+_CHAIN_RULE_MISTAKES = [
+    (14, "14 is not dL/dw.", "you multiplied by 2(3w + 1) but forgot the inner derivative: d(3w + 1)/dw = 3."),
+    (21, "21 is not dL/dw.", "the outer derivative of (·)² is 2·(·): you forgot the factor 2."),
+    (49, "49 is L itself, (3·2 + 1)².", "the question asks for its derivative."),
+    (7, "7 is the inside, 3w + 1.", "differentiate the square around it too."),
+    (6, "6 is not dL/dw.", "2 · 3 drops the value of the inside: the outer derivative is 2(3w + 1), evaluated at w = 2."),
+    (-42, "-42 has the wrong sign.", "every factor here is positive."),
+]
 
 
 def check_1(dL_dw_at_2: Any) -> None:
     """Exercise 05.1: dL/dw of L = (3w + 1)² at w = 2, i.e. 2·(3·2 + 1)·3 = 42."""
-    hint = None
-    if isinstance(dL_dw_at_2, int | float) and not isinstance(dL_dw_at_2, bool):
-        hint = next((text for value, text in _CHAIN_RULE_HINTS.items() if abs(dL_dw_at_2 - value) < 1e-9), None)
+    found = None if checks.is_placeholder(dL_dw_at_2) else checks.first_mistake(dL_dw_at_2, _CHAIN_RULE_MISTAKES,
+                                                                                atol=1e-9)
+    if found:
+        return checks.failed("05.1", *found)
     checks.check_value("05.1", dL_dw_at_2, 42, tol=1e-9,
-                       hint=hint or "outer derivative times inner derivative: 2(3w + 1) · 3, at w = 2.",
+                       hint="outer derivative times inner derivative: 2(3w + 1) · 3, at w = 2.",
                        success="42 = 2·(3·2 + 1)·3: outer derivative times inner derivative.")
 
 
@@ -79,45 +69,42 @@ def check_2(linear_backward: Any) -> None:
     """Exercise 05.2: (dX, dW, db) of Y = X Wᵀ + b given G = dL/dY."""
     exercise = "05.2"
     if checks.is_placeholder(linear_backward):
-        return _report(exercise, checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        return checks.not_done(exercise)
     if not callable(linear_backward):
-        return _report(exercise, checks.FAILED, f"expected a function, got {type(linear_backward).__name__}.")
+        return checks.failed(exercise, f"expected a function, got {type(linear_backward).__name__}.")
     X, W, G = _linear_case()
     try:
         result = linear_backward(X.clone(), W.clone(), G.clone())
     except NotImplementedError:
-        return _report(exercise, checks.NOT_DONE, "your function still raises NotImplementedError: write its body.")
+        return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
     except Exception as error:
-        return _report(exercise, checks.FAILED, f"your function raised {type(error).__name__}: {error}", _SHAPES_HINT)
+        return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}", _SHAPES_HINT)
     if result is None or result is Ellipsis:
-        return _report(exercise, checks.NOT_DONE, "your function returns nothing yet: `return dX, dW, db`.")
+        return checks.not_done(exercise, "your function returns nothing yet: `return dX, dW, db`.")
     if not isinstance(result, tuple | list) or len(result) != 3:
-        return _report(exercise, checks.FAILED, "the function should return three tensors.",
+        return checks.failed(exercise, "the function should return three tensors.",
                        "return them as a tuple: `return dX, dW, db`.")
     dX, dW, db = result
     expected = {"dX": G @ W, "dW": G.T @ X, "db": G.sum(dim=0)}
     specific = {
-        "dX": [(lambda v: _close(v, G @ W * len(X)) or _close(v, G @ W / len(X)),
+        "dX": [(lambda v: checks.close(v, G @ W * len(X)) or checks.close(v, G @ W / len(X)),
                 "dX = G @ W, with no extra factor of the batch size.")],
-        "dW": [(lambda v: _close(v, X.T @ G), "X.T @ G is the transpose, (in, out): nn.Linear stores W as (out, in), "
-                                              "so dW = G.T @ X."),
-               (lambda v: _close(v, G.T @ X / len(X)),
-                "no 1/B here: the mean of the loss is already inside G, so dW = G.T @ X.")],
-        "db": [(lambda v: _close(v, G.mean(dim=0)),
-                "the bias is added to every row of the batch, so its gradient is the SUM over the batch, "
-                "G.sum(dim=0) (the 1/B of a mean loss is already inside G)."),
-               (lambda v: _close(v, G.sum(dim=1)), "sum over the batch (dim=0), not over the outputs (dim=1)."),
-               (lambda v: _close(v, G), "db has the bias's shape (out,): sum G over the batch dimension.")],
+        "dW": [(X.T @ G, "X.T @ G is the transpose, (in, out): nn.Linear stores W as (out, in), so dW = G.T @ X."),
+               (G.T @ X / len(X), "no 1/B here: the mean of the loss is already inside G, so dW = G.T @ X.")],
+        "db": [(G.mean(dim=0), "the bias is added to every row of the batch, so its gradient is the SUM over the "
+                               "batch, G.sum(dim=0) (the 1/B of a mean loss is already inside G)."),
+               (G.sum(dim=1), "sum over the batch (dim=0), not over the outputs (dim=1)."),
+               (G, "db has the bias's shape (out,): sum G over the batch dimension.")],
     }
     for (name, got), want in zip({"dX": dX, "dW": dW, "db": db}.items(), expected.values(), strict=True):
-        if _close(got, want, atol=1e-9):
+        if checks.close(got, want, atol=1e-9):
             continue
-        hint = next((text for test, text in specific[name] if test(got)), None)
         found = checks.diagnose_tensor(got, want, atol=1e-9)
         problem = f"{name}: " + (found[0] if found else "the values differ.")
-        return _report(exercise, checks.FAILED, problem,
-                       hint or (found[1] if found and found[1] else None) or _SHAPES_HINT)
-    _report(exercise, checks.PASSED, "dX = G W, dW = Gᵀ X, db = Σ over the batch of G: each the shape of its tensor.")
+        mistake = checks.first_mistake(got, [(wrong, problem, hint) for wrong, hint in specific[name]])
+        hint = mistake[1] if mistake else None
+        return checks.failed(exercise, problem, hint or (found[1] if found and found[1] else None) or _SHAPES_HINT)
+    checks.passed(exercise, "dX = G W, dW = Gᵀ X, db = Σ over the batch of G: each the shape of its tensor.")
 
 
 # --------------------------------------------------------------------------- 05.3 gradient accumulation
@@ -144,9 +131,9 @@ def check_3(accumulate_gradients: Any) -> None:
     """Exercise 05.3: accumulate micro-batch gradients so that .grad equals the full-batch gradient."""
     exercise = "05.3"
     if checks.is_placeholder(accumulate_gradients):
-        return _report(exercise, checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        return checks.not_done(exercise)
     if not callable(accumulate_gradients):
-        return _report(exercise, checks.FAILED, f"expected a function, got {type(accumulate_gradients).__name__}.")
+        return checks.failed(exercise, f"expected a function, got {type(accumulate_gradients).__name__}.")
     model, loss_fn, micro, reference = _accumulation_problem()
     k = len(micro)
     # the last micro-batch alone, for the "zero_grad inside the loop" mistake
@@ -159,25 +146,25 @@ def check_3(accumulate_gradients: Any) -> None:
     try:
         accumulate_gradients(model, loss_fn, list(micro))
     except NotImplementedError:
-        return _report(exercise, checks.NOT_DONE, "your function still raises NotImplementedError: write its body.")
+        return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
     except Exception as error:
-        return _report(exercise, checks.FAILED, f"your function raised {type(error).__name__}: {error}",
+        return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}",
                        "loop over the (X, y) pairs: loss = loss_fn(model(X), y) / number of micro-batches, "
                        "then loss.backward().")
     params = list(model.parameters())
     if any(not torch.equal(p.detach(), w) for p, w in zip(params, weights_before, strict=True)):
-        return _report(exercise, checks.FAILED, "the weights changed.",
+        return checks.failed(exercise, "the weights changed.",
                        "only accumulate gradients here: no optimizer step and no weight update.")
     grads = [p.grad for p in params]
     if any(g is None for g in grads):
-        return _report(exercise, checks.FAILED, "some parameters have no gradient after your function.",
+        return checks.failed(exercise, "some parameters have no gradient after your function.",
                        "call backward() on each micro-batch loss, after (not before) the last zero_grad().")
 
     def all_close(targets: list[torch.Tensor]) -> bool:
-        return all(_close(g, t) for g, t in zip(grads, targets, strict=True))
+        return all(checks.close(g, t) for g, t in zip(grads, targets, strict=True))
 
     if all_close(reference):
-        return _report(exercise, checks.PASSED, "the accumulated gradients equal the full-batch gradient.")
+        return checks.passed(exercise, "the accumulated gradients equal the full-batch gradient.")
     mistakes = [
         ([r + s for r, s in zip(reference, stale, strict=True)],
          "old gradients were still in .grad and your backward passes added to them: call model.zero_grad() "
@@ -196,72 +183,75 @@ def check_3(accumulate_gradients: Any) -> None:
         ([r / k for r in reference],
          f"the gradients are {k} times too small: divide each micro-batch loss by {k} once, not twice."),
     ]
-    hint = next((text for targets, text in mistakes if all_close(targets)), None)
-    _report(exercise, checks.FAILED, "the gradients in .grad differ from the full-batch gradient.",
-            hint or f"zero the gradients once, then for each micro-batch: (loss_fn(model(X), y) / {k}).backward().")
+    problem = "the gradients in .grad differ from the full-batch gradient."
+    found = checks.first_mistake(grads, [(lambda _, t=targets: all_close(t), problem, hint)
+                                         for targets, hint in mistakes])
+    checks.failed(exercise, problem, found[1] if found else
+                  f"zero the gradients once, then for each micro-batch: (loss_fn(model(X), y) / {k}).backward().")
 
 
-# --------------------------------------------------------------------------- 05.4 a manual SGD step
 
 
-def _sgd_problem() -> nn.Sequential:
-    gen = torch.Generator().manual_seed(54)
-    model = nn.Sequential(_seeded_linear(4, 3, gen), nn.ReLU(), _seeded_linear(3, 2, gen))
-    X = torch.randn(6, 4, generator=gen)
-    y = torch.randint(0, 2, (6,), generator=gen)
-    nn.functional.cross_entropy(model(X), y).backward()
-    return model
+# --------------------------------------------------------------------------- 05.4 the backward step of a product
 
 
-def check_4(sgd_step: Any) -> None:
-    """Exercise 05.4: p ← p − lr·p.grad, in place, for every parameter."""
+def _mul_cases() -> list[tuple[str, tuple[Value, Value, Value]]]:
+    """Two products, as (description, (a, b, out)) with out.grad set: one with a gradient already
+    in a.grad (a is used elsewhere too), and x * x (one value on both sides)."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    a.grad = 0.1  # a also feeds another part of the graph, which already added its share
+    out = Value(a.data * b.data, (a, b), "*")
+    out.grad = 0.5
+    x = Value(3.0, label="x")
+    square = Value(x.data * x.data, (x, x), "*")
+    square.grad = 1.0
+    return [("out = a * b with out.grad = 0.5 and a.grad = 0.1 already", (a, b, out)),
+            ("out = x * x at x = 3 with out.grad = 1", (x, x, square))]
+
+
+def _grads(case: tuple[Value, Value, Value]) -> tuple[float, float]:
+    a, b, _ = case
+    return a.grad, b.grad
+
+
+def check_4(mul_backward: Any) -> None:
+    """Exercise 05.4: ``mul_backward(a, b, out)`` adds out.grad·b to a.grad and out.grad·a to b.grad."""
     exercise = "05.4"
-    lr = 0.1
-    if checks.is_placeholder(sgd_step):
-        return _report(exercise, checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
-    if not callable(sgd_step):
-        return _report(exercise, checks.FAILED, f"expected a function, got {type(sgd_step).__name__}.")
-    model = _sgd_problem()
-    before = [p.detach().clone() for p in model.parameters()]
-    grads = [p.grad.clone() for p in model.parameters()]
+    if checks.is_placeholder(mul_backward):
+        return checks.not_done(exercise)
+    if not callable(mul_backward):
+        return checks.failed(exercise, f"expected a function, got {type(mul_backward).__name__}.")
+    (first_text, first), (second_text, second) = _mul_cases()
     try:
-        sgd_step(model, lr)
+        mul_backward(*first)
+        mul_backward(*second)
     except NotImplementedError:
-        return _report(exercise, checks.NOT_DONE, "your function still raises NotImplementedError: write its body.")
-    except RuntimeError as error:
-        hint = None
-        if "leaf" in str(error) or "requires grad" in str(error):
-            hint = "PyTorch refuses in-place changes of parameters while it records a graph: do the update inside " \
-                   "`with torch.no_grad():`."
-        return _report(exercise, checks.FAILED, f"your function raised RuntimeError: {error}",
-                       hint or "update each parameter in place: p -= lr * p.grad, inside torch.no_grad().")
+        return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
     except Exception as error:
-        return _report(exercise, checks.FAILED, f"your function raised {type(error).__name__}: {error}",
-                       "loop over model.parameters() and update each one in place: p -= lr * p.grad.")
-    after = [p.detach() for p in model.parameters()]
-    expected = [b - lr * g for b, g in zip(before, grads, strict=True)]
-
-    def matches(targets: list[torch.Tensor]) -> list[bool]:
-        return [_close(a, t) for a, t in zip(after, targets, strict=True)]
-
-    if all(matches(expected)):
-        if not all(p.requires_grad for p in model.parameters()):
-            return _report(exercise, checks.FAILED, "the values are right, but some parameters no longer require grad.",
-                           "keep the parameters trainable: update them in place under torch.no_grad().")
-        return _report(exercise, checks.PASSED, "every parameter moved by −lr·grad, in place, like optimizer.step().")
-    if all(matches(before)):
-        return _report(exercise, checks.FAILED, "the model's parameters did not change.",
-                       "`p = p - lr * p.grad` only rebinds the loop variable to a new tensor: update in place, "
-                       "`p -= lr * p.grad` (or p.sub_(lr * p.grad)), inside torch.no_grad().")
-    if all(matches([b + lr * g for b, g in zip(before, grads, strict=True)])):
-        return _report(exercise, checks.FAILED, "the parameters moved uphill.",
-                       "step against the gradient: subtract lr * grad.")
-    if all(matches([b - g for b, g in zip(before, grads, strict=True)])):
-        return _report(exercise, checks.FAILED, "the step is too large.", "multiply the gradient by the learning rate.")
-    updated = matches(expected)
-    if any(updated):
-        names = [name for (name, _), ok in zip(model.named_parameters(), updated, strict=True) if not ok]
-        return _report(exercise, checks.FAILED, f"these parameters were not updated correctly: {', '.join(names)}.",
-                       "update every parameter, weights and biases: loop over model.parameters().")
-    _report(exercise, checks.FAILED, "the parameters changed, but not by −lr·grad.",
-            "for each p in model.parameters(): p -= lr * p.grad (inside torch.no_grad()).")
+        return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}",
+                             "use the numbers a.data, b.data and out.grad, and add to a.grad and b.grad.")
+    got = (_grads(first), second[0].grad)
+    right = ((0.1 + -3.0 * 0.5, 2.0 * 0.5), 6.0)
+    if all(checks.close(g, r, atol=1e-9) for g, r in zip(got[0], right[0], strict=True)) and checks.close(
+            got[1], right[1], atol=1e-9):
+        return checks.passed(exercise, "a.grad gains out.grad·b and b.grad gains out.grad·a; x * x gives 2x = 6.")
+    if got == ((0.1, 0.0), 0.0):
+        return checks.failed(exercise, "a.grad and b.grad did not change.",
+                             "assign to the attributes: a.grad += ..., b.grad += ... (a local variable is lost).")
+    problem = (f"after your step, case 1 ({first_text}) has a.grad = {got[0][0]:.4g}, b.grad = {got[0][1]:.4g} "
+               f"(expected {right[0][0]:.4g} and {right[0][1]:.4g}); case 2 ({second_text}) has x.grad = "
+               f"{got[1]:.4g} (expected 6).")
+    mistakes = [
+        (((-1.5, 1.0), 3.0), problem,
+         "you overwrote the gradient (=) instead of adding to it (+=): a value used in several places, like a in "
+         "case 1 or x in x * x, must collect the contribution of every use."),
+        (((0.1 + 2.0 * 0.5, -3.0 * 0.5), 6.0), problem,
+         "the local derivative of a·b with respect to a is b (not a): a.grad += b.data * out.grad."),
+        (((0.1 - 3.0, 2.0), 6.0), problem, "multiply by out.grad: the chain rule needs the gradient from above."),
+        (((0.1 - 3.0, 2.0), 3.0), problem, "two things: add (+=) instead of overwriting, and multiply by out.grad."),
+    ]
+    found = checks.first_mistake(got, [(lambda g, w=wrong: all(
+        checks.close(x, y, atol=1e-9) for x, y in zip((*g[0], g[1]), (*w[0], w[1]), strict=True)), p, h)
+        for wrong, p, h in mistakes])
+    checks.failed(exercise, problem, found[1] if found else "a.grad += b.data * out.grad and "
+                                                             "b.grad += a.data * out.grad.")

@@ -4,7 +4,8 @@ The functions here use only elementary tensor operations (``exp``, ``where``, ``
 so a notebook can compare each one with PyTorch's own version. The derivative
 formulas are written out by hand, so they can be checked against autograd.
 
-Layout: pure functions first (activations, derivatives, softmax, helpers), then the
+Layout: pure functions first (activations, derivatives, softmax, helpers such as the
+linear pieces of a ReLU network), then the
 figure functions (each returns a Figure), then ``ActivationExplorer``, the thin
 ipywidgets shell around ``activation_figure``.
 """
@@ -271,6 +272,70 @@ def dead_units(pre_activations: torch.Tensor) -> torch.Tensor:
     if pre_activations.shape[0] == 0:
         raise ValueError("pre_activations has no rows: pass at least one sample.")
     return (pre_activations <= 0).all(dim=0)
+
+
+def relu_regions(model: nn.Sequential, points: torch.Tensor) -> torch.Tensor:
+    """Which linear piece of a ReLU network each point lies in: one region id per row of ``points``.
+
+    Every ``nn.ReLU`` in ``model`` is either on (input > 0) or off for a given point; points
+    with the same on/off pattern of all units are mapped by one and the same affine function.
+    Returns int64 ids 0, 1, ... (numbered in the order the patterns first appear).
+    """
+    if not isinstance(model, nn.Sequential):
+        raise ValueError(f"relu_regions needs an nn.Sequential; got {type(model).__name__}.")
+    if not any(isinstance(m, nn.ReLU) for m in model):
+        raise ValueError("the model has no nn.ReLU: a network without ReLUs is one linear piece.")
+    if not isinstance(points, torch.Tensor) or points.dim() != 2 or len(points) == 0:
+        raise ValueError(f"points must be a non-empty (N, features) tensor; got {tuple(getattr(points, 'shape', ()))}.")
+    patterns, h = [], points
+    with torch.no_grad():
+        for module in model:
+            if isinstance(module, nn.ReLU):
+                patterns.append(h > 0)
+            h = module(h)
+    codes = torch.cat(patterns, dim=1)
+    _, first_seen, inverse = _unique_rows(codes)
+    order = torch.argsort(first_seen)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))
+    return rank[inverse]
+
+
+def _unique_rows(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    unique, inverse = torch.unique(codes, dim=0, return_inverse=True)
+    first = torch.full((len(unique),), len(codes), dtype=torch.long)
+    first.scatter_reduce_(0, inverse, torch.arange(len(codes)), reduce="amin")
+    return unique, first, inverse
+
+
+def linear_regions_figure(model: nn.Sequential, X: torch.Tensor, y: torch.Tensor, *, resolution: int = 300,
+                          padding: float = 0.3, title: str | None = None) -> tuple[Figure, int]:
+    """The plane coloured by linear piece of a 2-input ReLU network, its decision boundary (black)
+    for one or two outputs, and the data on top.
+
+    Returns the figure and the number of pieces that appear in the window.
+    """
+    if X.dim() != 2 or X.shape[1] != 2:
+        raise ValueError(f"linear_regions_figure needs 2-D points of shape (N, 2); got {tuple(X.shape)}.")
+    lo, hi = (X.min(0).values - padding).tolist(), (X.max(0).values + padding).tolist()
+    gx, gy = torch.meshgrid(torch.linspace(lo[0], hi[0], resolution), torch.linspace(lo[1], hi[1], resolution),
+                            indexing="xy")
+    regions = relu_regions(model, torch.stack([gx.ravel(), gy.ravel()], dim=1)).reshape(gx.shape)
+    count = int(regions.max()) + 1
+    shuffled = torch.randperm(count, generator=torch.Generator().manual_seed(0))[regions]
+    fig, ax = plt.subplots(figsize=(4.4, 3.8))
+    ax.imshow(shuffled.numpy(), origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap="tab20",
+              interpolation="nearest", aspect="auto", alpha=0.8)
+    with torch.no_grad():
+        out = model(torch.stack([gx.ravel(), gy.ravel()], dim=1))
+    if out.shape[1] in (1, 2):  # the decision boundary: the logit (difference) crosses 0
+        score = (out[:, -1] - out[:, 0] if out.shape[1] == 2 else out[:, 0]).reshape(gx.shape)
+        if score.min() < 0 < score.max():
+            ax.contour(gx.numpy(), gy.numpy(), score.numpy(), levels=[0.0], colors="k", linewidths=1.2)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=10, edgecolors="k", linewidths=0.3)
+    ax.set_title(title or f"{count} linear pieces in this window", fontsize=10)
+    fig.tight_layout()
+    return fig, count
 
 
 def _grid(x_min: float, x_max: float, points: int) -> torch.Tensor:

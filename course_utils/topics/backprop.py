@@ -1,5 +1,6 @@
-"""Gradients you can check (notebook 05): finite differences, a drawn computational graph,
-per-layer gradient norms of deep networks, and the gradient-norm explorer.
+"""Gradients you can check (notebook 05): a tiny scalar autograd engine (``Value``), finite
+differences, a drawn computational graph, per-layer gradient norms of deep networks, and the
+gradient-norm explorer.
 
 The numerical parts are pure; the drawing functions return a Figure;
 ``GradientNormExplorer`` is the thin widget shell around ``gradient_norm_figure``.
@@ -18,6 +19,166 @@ from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from course_utils.widgets import Explorer
+
+# --------------------------------------------------------------------------- a tiny autograd engine
+
+
+class Value:
+    """A scalar that remembers how it was computed: the smallest possible autograd engine.
+
+    Every operation returns a new ``Value`` that knows its inputs (``parents``) and a
+    ``_backward`` closure that adds its share of the gradient to them. ``backward()`` visits
+    the graph in reverse topological order, so a node passes its gradient on only after every
+    use of it has added its part (a value used twice collects both: gradients add at a fork).
+    """
+
+    def __init__(self, data: float, parents: tuple[Value, ...] = (), op: str = "", label: str = "") -> None:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise ValueError(f"a Value holds one Python number (int or float); got {type(data).__name__}. "
+                             "For a 0-d tensor use Value(t.item()).")
+        self.data = float(data)
+        self.grad = 0.0
+        self.parents = parents
+        self.op = op
+        self.label = label
+        self._backward: Callable[[], None] = lambda: None
+
+    @property
+    def name(self) -> str:
+        """The label of a leaf, the operation of a computed node, or the number of a constant."""
+        return self.label or self.op or f"{self.data:g}"
+
+    def __repr__(self) -> str:
+        name = f"{self.label}=" if self.label else ""
+        return f"Value({name}{self.data:.4g}, grad={self.grad:.4g})"
+
+    @staticmethod
+    def lift(other: Value | float) -> Value:
+        return other if isinstance(other, Value) else Value(other)
+
+    def __add__(self, other: Value | float) -> Value:
+        other = Value.lift(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward() -> None:
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other: Value | float) -> Value:
+        other = Value.lift(other)
+        out = Value(self.data * other.data, (self, other), "*")
+        out._backward = lambda: mul_backward(self, other, out)
+        return out
+
+    def __pow__(self, power: float) -> Value:
+        if isinstance(power, bool) or not isinstance(power, int | float):
+            raise ValueError("Value ** k needs a plain number k (the engine has no Value ** Value).")
+        out = Value(self.data**power, (self,), f"**{power:g}")
+
+        def _backward() -> None:
+            self.grad += power * self.data ** (power - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self) -> Value:
+        return self._unary(-self.data, -1.0, "neg")
+
+    def __sub__(self, other: Value | float) -> Value:
+        other = Value.lift(other)
+        out = Value(self.data - other.data, (self, other), "-")
+
+        def _backward() -> None:
+            self.grad += out.grad
+            other.grad -= out.grad
+
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other: Value | float) -> Value:
+        return self * Value.lift(other) ** -1
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    def __rsub__(self, other: float) -> Value:
+        return Value.lift(other) - self
+
+    def __rtruediv__(self, other: float) -> Value:
+        return Value.lift(other) / self
+
+    def _unary(self, data: float, local: float, op: str) -> Value:
+        out = Value(data, (self,), op)
+
+        def _backward() -> None:
+            self.grad += local * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self) -> Value:
+        e = math.exp(self.data)
+        return self._unary(e, e, "exp")
+
+    def log(self) -> Value:
+        if self.data <= 0:
+            raise ValueError(f"log needs a positive number; got {self.data}.")
+        return self._unary(math.log(self.data), 1.0 / self.data, "log")
+
+    def tanh(self) -> Value:
+        t = math.tanh(self.data)
+        return self._unary(t, 1.0 - t * t, "tanh")
+
+    def sigmoid(self) -> Value:
+        s = 1.0 / (1.0 + math.exp(-self.data)) if self.data >= 0 else math.exp(self.data) / (1.0 + math.exp(self.data))
+        return self._unary(s, s * (1.0 - s), "sigmoid")
+
+    def relu(self) -> Value:
+        return self._unary(max(self.data, 0.0), 1.0 if self.data > 0 else 0.0, "relu")
+
+    def backward(self) -> list[Value]:
+        """Fill ``.grad`` of every node with d(self)/d(node); return the nodes in the order visited.
+
+        Gradients are reset first, so calling it twice gives the same result (unlike PyTorch,
+        whose ``.grad`` accumulates across calls).
+        """
+        order = topological_order(self)
+        for node in order:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+        return list(reversed(order))
+
+
+def mul_backward(a: Value, b: Value, out: Value) -> None:
+    """The backward step of ``out = a * b``: d out/da = b, d out/db = a, each times ``out.grad``, ADDED."""
+    a.grad += b.data * out.grad
+    b.grad += a.data * out.grad
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node of ``root``'s graph, each after all of its inputs (depth-first, post-order)."""
+    if not isinstance(root, Value):
+        raise ValueError(f"topological_order needs a Value; got {type(root).__name__}.")
+    order: list[Value] = []
+    seen: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:  # iterative, so that long chains do not hit Python's recursion limit
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in reversed(node.parents) if id(parent) not in seen)
+    return order
+
 
 # --------------------------------------------------------------------------- finite differences
 
@@ -276,8 +437,3 @@ class GradientNormExplorer(Explorer):
 
     def on_redraw(self) -> None:
         self.status.value = self._summary()
-
-    def show(self) -> GradientNormExplorer:
-        """Display the controls and the figure; return the explorer (so one line builds and shows it)."""
-        super().show()
-        return self

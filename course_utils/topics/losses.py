@@ -283,9 +283,3 @@ class LossExplorer(Explorer):
 
     def on_redraw(self) -> None:
         self.status.value = self.summary()
-
-    def show(self) -> LossExplorer:
-        """Display the controls and the figure; return the explorer (so one line builds and shows it)."""
-        super().show()
-        return self
-

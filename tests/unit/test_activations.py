@@ -173,3 +173,45 @@ def test_explorer_show_displays_controls_and_figure(capsys):
     ex.name.value = "tanh"
     assert ex.redraws == 1 and ex.live.fig is ex.fig
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- linear pieces of a ReLU network
+
+
+def test_relu_regions_of_a_one_unit_network_split_at_minus_b_over_w():
+    net = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 1))
+    with torch.no_grad():
+        net[0].weight.fill_(2.0)
+        net[0].bias.fill_(-1.0)  # switches at x = 0.5
+    x = torch.tensor([[-1.0], [0.0], [0.49], [0.51], [3.0]])
+    assert A.relu_regions(net, x).tolist() == [0, 0, 0, 1, 1]
+
+
+def test_relu_regions_are_affine_inside_each_piece():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))
+    points = torch.rand(400, 2) * 4 - 2
+    regions = A.relu_regions(net, points)
+    x = points.clone().requires_grad_(True)
+    net(x).sum().backward()
+    for region in regions.unique():
+        grads = x.grad[regions == region]
+        assert torch.allclose(grads, grads[0].expand_as(grads), atol=1e-6)  # one linear map per piece
+
+
+def test_linear_regions_figure_counts_pieces_and_rejects_bad_input():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    X = torch.randn(50, 2)
+    fig, count = A.linear_regions_figure(net, X, torch.zeros(50), resolution=60)
+    assert 1 <= count <= 11  # 4 lines cut the plane into at most 1 + 4 + 6 = 11 pieces
+    assert fig.axes[0].get_title() == f"{count} linear pieces in this window"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no nn.ReLU"):
+        A.relu_regions(nn.Sequential(nn.Linear(2, 2)), X)
+    with pytest.raises(ValueError, match="nn.Sequential"):
+        A.relu_regions(nn.Linear(2, 2), X)
+    with pytest.raises(ValueError, match="non-empty"):
+        A.relu_regions(net, torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="2-D points"):
+        A.linear_regions_figure(net, torch.zeros(5, 3), torch.zeros(5))

@@ -1,4 +1,4 @@
-"""course_utils.topics.backprop: finite differences, the graph drawing, per-layer gradient norms and their explorer."""
+"""course_utils.topics.backprop: the tiny autograd engine, finite differences, the graph drawing, per-layer gradient norms and their explorer."""
 
 import math
 
@@ -127,7 +127,8 @@ def test_gradient_norm_figure_uses_a_log_scale():
 
 def test_gradient_norm_explorer_redraws_when_a_control_moves(capsys):
     X, y = _toy_batch()
-    explorer = backprop.GradientNormExplorer(X, y, depth=5, activation="relu").show()
+    explorer = backprop.GradientNormExplorer(X, y, depth=5, activation="relu")
+    assert explorer.show() is None
     capsys.readouterr()
     assert len(explorer.norms) == 6 and explorer.redraws == 0
     explorer.depth.value = 8
@@ -137,3 +138,62 @@ def test_gradient_norm_explorer_redraws_when_a_control_moves(capsys):
     assert explorer.redraws == 2
     assert explorer.live.fig.axes[0].get_title().startswith("sigmoid, depth 8")
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- the tiny autograd engine
+
+
+def test_engine_matches_torch_autograd_on_a_small_expression():
+    a, b, c = backprop.Value(0.7), backprop.Value(-1.3), backprop.Value(2.0)
+    out = ((a * b + c).tanh() * a - (b / c).exp() + (a ** 2).sigmoid() + (c.log() * b).relu()) * 1.5
+    out.backward()
+    ta, tb, tc = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.7, -1.3, 2.0))
+    t_out = (torch.tanh(ta * tb + tc) * ta - torch.exp(tb / tc) + torch.sigmoid(ta**2)
+             + torch.relu(torch.log(tc) * tb)) * 1.5
+    t_out.backward()
+    assert out.data == pytest.approx(t_out.item(), abs=1e-12)
+    for v, t in ((a, ta), (b, tb), (c, tc)):
+        assert v.grad == pytest.approx(t.grad.item(), abs=1e-12)
+
+
+def test_engine_adds_gradients_at_a_fork_and_backward_is_repeatable():
+    x = backprop.Value(3.0)
+    y = x * x + x  # x is used three times
+    y.backward()
+    assert x.grad == pytest.approx(7.0)
+    y.backward()  # the engine resets before each pass
+    assert x.grad == pytest.approx(7.0)
+
+
+def test_topological_order_puts_every_node_after_its_inputs():
+    a, b = backprop.Value(1.0, label="a"), backprop.Value(2.0, label="b")
+    out = (a * b) + a
+    order = backprop.topological_order(out)
+    position = {id(node): i for i, node in enumerate(order)}
+    assert order[-1] is out and len(order) == 4
+    for node in order:
+        assert all(position[id(p)] < position[id(node)] for p in node.parents)
+
+
+def test_long_chain_needs_no_recursion():
+    x = backprop.Value(1.0)
+    y = x
+    for _ in range(5000):
+        y = y + 0.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+@pytest.mark.parametrize("bad", [torch.tensor(1.0), "1", True, [1.0]])
+def test_value_rejects_non_numbers_with_a_sentence(bad):
+    with pytest.raises(ValueError, match="one Python number"):
+        backprop.Value(bad)
+
+
+def test_engine_rejects_bad_operands_with_a_sentence():
+    with pytest.raises(ValueError, match="plain number"):
+        backprop.Value(2.0) ** backprop.Value(2.0)
+    with pytest.raises(ValueError, match="positive"):
+        backprop.Value(-1.0).log()
+    with pytest.raises(ValueError, match="needs a Value"):
+        backprop.topological_order(1.0)

@@ -136,11 +136,12 @@ def test_cross_entropy_placeholder_is_not_done(capsys, placeholder):
 
 # --------------------------------------------------------------------------- 04.4 which loss
 
-RIGHT = dict(zip(ex04.TASKS, [nn.MSELoss, nn.BCEWithLogitsLoss, nn.CrossEntropyLoss, nn.BCEWithLogitsLoss],
-                 strict=True))
+RIGHT = dict(zip(ex04.TASKS, [nn.MSELoss, nn.BCEWithLogitsLoss, nn.CrossEntropyLoss, nn.BCEWithLogitsLoss,
+                              nn.CrossEntropyLoss, nn.KLDivLoss], strict=True))
 
 
-@pytest.mark.parametrize("answer", [RIGHT, {**RIGHT, ex04.TASKS[0]: nn.HuberLoss(delta=2.0)}])
+@pytest.mark.parametrize("answer", [RIGHT, {**RIGHT, ex04.TASKS[0]: nn.HuberLoss(delta=2.0)},
+                                    {**RIGHT, ex04.TASKS[5]: nn.CrossEntropyLoss}])
 def test_loss_choice_right_answers_pass(capsys, answer):
     ex04.check_4(answer)
     assert "✅ Exercise 04.4 passed" in out(capsys)
@@ -158,6 +159,10 @@ def test_loss_choice_right_answers_pass(capsys, answer):
         (3, nn.CrossEntropyLoss, "several tags can be true"),
         (3, nn.BCELoss(), "sigmoid first"),
         (3, "BCEWithLogitsLoss", "loss class from torch.nn"),
+        (4, nn.BCEWithLogitsLoss, "(B, C, H, W) logits with (B, H, W)"),
+        (4, nn.L1Loss, "what the target is"),
+        (5, nn.MSELoss, "target is a distribution"),
+        (5, nn.NLLLoss, "takes class indices"),
     ],
 )
 def test_loss_choice_mistakes_are_named(capsys, task, choice, words):
@@ -177,3 +182,29 @@ def test_loss_choice_wrong_container_and_missing_task(capsys):
 def test_loss_choice_placeholder_is_not_done(capsys, placeholder):
     ex04.check_4(placeholder)
     assert "⏳ Exercise 04.4 is not done yet" in out(capsys)
+
+
+# --------------------------------------------------------------------------- 04.5
+
+
+@pytest.mark.parametrize("answer", [19, 19.0, 950 / 50, torch.tensor(19.0)])
+def test_5_right_answers_pass(capsys, answer):
+    ex04.check_5(answer)
+    assert "✅ Exercise 04.5 passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [(50 / 950, "must be large when positives are rare"), (0.05, "fraction of positives"),
+     (0.95, "fraction of negatives"), (20, "outweigh the negatives"), (1, "nothing changes"),
+     (10, "pos_weight · (number of positives)"), ("19", "expected a number")],
+)
+def test_5_typical_mistakes_get_named(capsys, answer, hint):
+    ex04.check_5(answer)
+    text = capsys.readouterr().out
+    assert "❌ Exercise 04.5 is not right yet" in text and hint in text
+
+
+def test_5_placeholder_is_not_done(capsys):
+    ex04.check_5(...)
+    assert "⏳ Exercise 04.5 is not done yet" in capsys.readouterr().out

@@ -147,71 +147,61 @@ def test_accumulation_placeholder_is_not_done(capsys, placeholder):
 # --------------------------------------------------------------------------- 05.4
 
 
-def sgd(model, lr):
-    with torch.no_grad():
-        for p in model.parameters():
-            p -= lr * p.grad
+def mul_backward(a, b, out):
+    a.grad += b.data * out.grad
+    b.grad += a.data * out.grad
 
 
-def outside_no_grad(model, lr):
-    for p in model.parameters():
-        p -= lr * p.grad
+def overwrites(a, b, out):
+    a.grad = b.data * out.grad
+    b.grad = a.data * out.grad
 
 
-def rebinds(model, lr):
-    for p in model.parameters():
-        p = p - lr * p.grad  # the mistake under test
+def swapped(a, b, out):
+    a.grad += a.data * out.grad
+    b.grad += b.data * out.grad
 
 
-def uphill(model, lr):
-    with torch.no_grad():
-        for p in model.parameters():
-            p += lr * p.grad
+def no_upstream(a, b, out):
+    a.grad += b.data
+    b.grad += a.data
 
 
-def no_lr(model, lr):
-    with torch.no_grad():
-        for p in model.parameters():
-            p -= p.grad
+def local_only(a, b, out):
+    grad_a = b.data * out.grad  # noqa: F841  (the mistake under test: never stored)
 
 
-def weights_only(model, lr):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "weight" in name:
-                p -= lr * p.grad
+def test_mul_backward_right_answer_passes(capsys):
+    ex05.check_4(mul_backward)
+    assert "✅ Exercise 05.4 passed" in out(capsys)
 
 
-def freezes(model, lr):
-    sgd(model, lr)
-    for p in model.parameters():
-        p.requires_grad_(False)
+def test_mul_backward_engine_version_passes(capsys):
+    from course_utils.topics import backprop
 
-
-def test_sgd_step_right_answer_passes(capsys):
-    ex05.check_4(sgd)
+    ex05.check_4(backprop.mul_backward)
     assert "✅ Exercise 05.4 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
     ("wrong", "words"),
     [
-        (outside_no_grad, "torch.no_grad()"),
-        (rebinds, "only rebinds the loop variable"),
-        (uphill, "against the gradient"),
-        (no_lr, "learning rate"),
-        (weights_only, "weights and biases"),
-        (freezes, "no longer require grad"),
+        (overwrites, "instead of adding to it (+=)"),
+        (swapped, "a.grad += b.data * out.grad"),
+        (no_upstream, "multiply by out.grad"),
+        (local_only, "did not change"),
+        (lambda a, b, out: a.nope, "raised AttributeError"),
+        (42, "expected a function"),
     ],
 )
-def test_sgd_step_mistakes_are_named(capsys, wrong, words):
+def test_mul_backward_mistakes_are_named(capsys, wrong, words):
     ex05.check_4(wrong)
     text = out(capsys)
     assert "❌ Exercise 05.4 is not right yet" in text and words in text
 
 
 @pytest.mark.parametrize("placeholder", [..., not_implemented])
-def test_sgd_step_placeholder_is_not_done(capsys, placeholder):
+def test_mul_backward_placeholder_is_not_done(capsys, placeholder):
     ex05.check_4(placeholder)
     assert "⏳ Exercise 05.4 is not done yet" in out(capsys)
 
@@ -220,5 +210,5 @@ def test_checks_leave_the_global_random_state_alone(capsys):
     state = torch.random.get_rng_state()
     ex05.check_2(lambda X, W, G: (G @ W, G.T @ X, G.sum(dim=0)))
     ex05.check_3(accumulate)
-    ex05.check_4(sgd)
+    ex05.check_4(mul_backward)
     assert torch.equal(state, torch.random.get_rng_state())

@@ -137,7 +137,8 @@ def test_explorer_summary_and_figure():
 
 
 def test_loss_explorer_widget_redraws_when_a_slider_moves(capsys):
-    explorer = losses.LossExplorer(value=2.0, target=1.0).show()
+    explorer = losses.LossExplorer(value=2.0, target=1.0)
+    assert explorer.show() is None
     capsys.readouterr()  # outside a kernel, display() prints: ignore it
     assert explorer.redraws == 0
     explorer.value.value = 0.5
