@@ -18,14 +18,23 @@ def out(capsys) -> str:
 
 
 def test_1_right(capsys):
-    ex06.check_1(938, 9380)
-    assert "✅ Exercise 06.1 passed" in out(capsys)
+    assert ex06.check_1(100, 40, False) is None  # a check prints; it returns nothing for the cell to show
+    text = out(capsys)
+    assert "✅ Exercise 06.1 passed" in text and "a different random set" in text
 
 
 @pytest.mark.parametrize(
     "answer, hint",
-    [((937, 9370), "round up (math.ceil)"), ((937.5, 9375), "round up"), ((938, 938), "multiply by the number of epochs"),
-     ((64, 640), "rounded up"), (("many", 1), "expected two numbers")],
+    [((105, 40, False), "drop_last=True throws the partial last batch away"),
+     ((104.1666, 40, False), "not a whole number"),
+     ((20, 40, False), "multiply the batches per epoch"),
+     ((99, 40, False), "iterations = (batches per epoch)"),
+     (("many", 40, False), "iterations = (batches per epoch)"),
+     ((100, 0, False), "some samples are left out of every epoch"),
+     ((100, 8, False), "how many the last batch lacks"),
+     ((100, 41, False), "left out = samples"),
+     ((100, 40, True), "a different random set ends up in the partial batch"),
+     ((100, 40, "no"), "should be True or False")],
 )
 def test_1_mistakes(capsys, answer, hint):
     ex06.check_1(*answer)
@@ -34,8 +43,11 @@ def test_1_mistakes(capsys, answer, hint):
 
 
 def test_1_not_done(capsys):
-    ex06.check_1(..., ...)
+    ex06.check_1(..., ..., ...)
     assert "⏳ Exercise 06.1 is not done yet" in out(capsys)
+    ex06.check_1(100, 40, ...)
+    assert "⏳ Exercise 06.1 is not done yet" in out(capsys)
+
 
 
 # ------------------------------------------------------------------ 06.2

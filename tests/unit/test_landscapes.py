@@ -210,3 +210,43 @@ def test_surface_checks_the_point_shape():
         landscapes.get_surface("ravine")(torch.zeros(3))
     grid = landscapes.get_surface("ravine")(torch.zeros(4, 5, 2))
     assert grid.shape == (4, 5)
+
+
+@pytest.mark.parametrize("surface, optimizer", [("ravine", "sgd"), ("rosenbrock", "nesterov"), ("bumpy", "rmsprop"),
+                                                ("saddle", "adam")])
+def test_stability_map_cells_are_the_walks_of_trajectory(surface, optimizer):
+    lrs, momenta = (0.001, 0.05, 0.3, 0.9), (0.0, 0.5, 0.9)
+    smap = landscapes.stability_map(surface, optimizer, steps=60, lrs=lrs, momenta=momenta)
+    assert smap.gaps.shape == (61, 3, 4) and smap.diverged_at.shape == (3, 4)
+    best = landscapes.get_surface(surface).best_loss
+    for i, mu in enumerate(momenta):
+        for j, lr in enumerate(lrs):
+            walk = landscapes.trajectory(surface, optimizer, lr=lr, momentum=mu, steps=60)
+            if walk.diverged:
+                assert int(smap.diverged_at[i, j]) == walk.diverged_at
+            else:
+                assert int(smap.diverged_at[i, j]) == 0
+                assert smap.gaps[:, i, j].tolist() == [loss - best for loss in walk.losses]  # bit for bit
+
+
+def test_stability_map_after_some_steps():
+    smap = landscapes.stability_map("ravine", "sgd", steps=40, lrs=(0.1, 0.45, 0.6), momenta=(0.0,))
+    gap, diverged = smap.after(40)
+    assert diverged.tolist() == [[False, False, True]]
+    assert math.isnan(gap[0, 2]) and gap[0, 1] < gap[0, 0]
+    early_gap, early_diverged = smap.after(2)
+    assert not early_diverged.any() and math.isfinite(early_gap[0, 2])
+    with pytest.raises(landscapes.LandscapeError, match="up to 40 steps"):
+        smap.after(41)
+    with pytest.raises(landscapes.LandscapeError, match="momentum must be in"):
+        landscapes.stability_map("ravine", "sgd", lrs=(0.1,), momenta=(1.0,))
+    with pytest.raises(landscapes.LandscapeError, match="at least one"):
+        landscapes.stability_map("ravine", "sgd", lrs=())
+
+
+def test_ravine_stability_edge_follows_the_y_factor():
+    """SGD on 0.1x² + 2y² multiplies y by 1 − 4η each step: bounded up to η = 0.5, diverging above it."""
+    smap = landscapes.stability_map("ravine", "sgd", steps=200, lrs=(0.2, 0.3, 0.49, 0.51), momenta=(0.0, 0.5))
+    _, diverged = smap.after(200)
+    assert diverged[0].tolist() == [False, False, False, True]
+    assert not diverged[1].any()  # with momentum μ the edge moves to η = (1 + μ)/2

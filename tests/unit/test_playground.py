@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import pytest
 
@@ -9,8 +11,9 @@ from course_utils.topics.training_loops import landscapes
 from course_utils.topics.training_loops.playground import (
     OptimizerPlayground,
     Settings,
+    cached_map,
     compare_walks,
-    optimizer_playground,
+    effective_step,
     playground_figure,
     run,
     status_bundle,
@@ -70,7 +73,7 @@ def test_status_bundle_has_text_and_html():
 
 
 def test_widget_redraws_when_a_slider_moves():
-    pg = OptimizerPlayground(Settings("ravine", "sgd", 0.05, 0.0, 40), show=False)
+    pg = OptimizerPlayground("ravine", "sgd", 0.05, 0.0, 40)
     assert pg.redraws == 0 and pg.outcome.kind == "still far"
     first_status = pg.status
     pg.lr_slider.value = 0.6
@@ -78,7 +81,7 @@ def test_widget_redraws_when_a_slider_moves():
     assert pg.settings.lr == pytest.approx(0.6)
     assert pg.outcome.kind == "diverged" and "diverged at step" in pg.status
     assert pg.status != first_status
-    assert "lr=0.6" in pg.figure._suptitle.get_text()
+    assert "lr=0.6" in pg.fig._suptitle.get_text()
     pg.momentum_slider.value = 0.5
     pg.lr_slider.value = 0.3
     assert pg.redraws == 3
@@ -86,7 +89,7 @@ def test_widget_redraws_when_a_slider_moves():
 
 
 def test_widget_switches_surface_optimizer_and_steps():
-    pg = OptimizerPlayground(show=False)
+    pg = OptimizerPlayground()
     pg.surface_menu.value = "bumpy"
     pg.steps_slider.value = 10
     pg.lr_slider.value = 0.03
@@ -94,11 +97,11 @@ def test_widget_switches_surface_optimizer_and_steps():
     assert pg.status.endswith("converged in 2 steps to the minimum at x=1.27 (a local one, not the lowest).")
     pg.optimizer_menu.value = "adam"
     assert pg.walk.optimizer == "adam" and pg.redraws == 4
-    assert pg.figure.axes[0].get_title() == landscapes.get_surface("bumpy").title
+    assert pg.fig.axes[0].get_title() == landscapes.get_surface("bumpy").title
 
 
 def test_sliders_use_a_log_scale_and_update_only_on_release():
-    pg = OptimizerPlayground(show=False)
+    pg = OptimizerPlayground()
     assert type(pg.lr_slider).__name__ == "FloatLogSlider" and pg.lr_slider.base == 10
     assert (pg.lr_slider.min, pg.lr_slider.max) == (-4.0, 0.0)
     assert all(not c.continuous_update for c in (pg.lr_slider, pg.momentum_slider, pg.steps_slider))
@@ -107,13 +110,13 @@ def test_sliders_use_a_log_scale_and_update_only_on_release():
 
 def test_playground_rejects_bad_settings():
     with pytest.raises(landscapes.LandscapeError, match="unknown surface"):
-        optimizer_playground(surface="moon", show=False)
+        OptimizerPlayground(surface="moon")
     with pytest.raises(landscapes.LandscapeError, match="lr must be a positive number"):
-        optimizer_playground(lr=-1, show=False)
+        OptimizerPlayground(lr=-1)
     with pytest.raises(landscapes.LandscapeError, match="slider runs from 1e-4 to 1"):
-        optimizer_playground(lr=5.0, show=False)
+        OptimizerPlayground(lr=5.0)
     with pytest.raises(landscapes.LandscapeError, match="momentum up to 0.99"):
-        optimizer_playground(momentum=0.995, show=False)
+        OptimizerPlayground(momentum=0.995)
 
 
 def test_shown_playground_updates_its_displays(monkeypatch):
@@ -134,10 +137,60 @@ def test_shown_playground_updates_its_displays(monkeypatch):
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
     monkeypatch.setattr("course_utils.widgets.display", fake_display)
-    pg = optimizer_playground(surface="bumpy", lr=0.01, steps=10)
+    pg = OptimizerPlayground(surface="bumpy", lr=0.01, steps=10)
+    assert shown == []  # the constructor displays nothing
+    assert pg.show() is None
     assert "[interactive controls:" in shown[0]["text/plain"]  # controls with their text fallback
-    assert shown[1] is pg.figure  # the figure as an ordinary output
+    assert shown[1] is pg.fig  # the figure as an ordinary output
     assert shown[2]["text/plain"].startswith("Outcome (sgd, lr=0.01")
     pg.lr_slider.value = 0.2
-    assert pg.live.handle.objs[-1] is pg.figure
+    assert pg.live.handle.objs[-1] is pg.fig
     assert pg._status_handle.objs[-1]["text/plain"].startswith("Outcome (sgd, lr=0.2, momentum=0.00, 10 steps): diverged")
+
+
+def test_playground_is_an_explorer_with_a_ghost_and_a_marked_map():
+    from course_utils.widgets import Explorer
+
+    pg = OptimizerPlayground("ravine", "sgd", 0.05, 0.0, 40)
+    assert isinstance(pg, Explorer) and pg.previous is None
+    assert len(pg.fig.axes) == 4  # path, loss, stability map and its colour bar
+    assert pg.fig.axes[2].get_title() == "stability map: sgd, 40 steps"
+    first = pg.walk
+    pg.lr_slider.value = 0.3
+    assert pg.previous is first  # the last walk is the ghost
+    ghost_lines = [line for line in pg.fig.axes[0].lines if line.get_label() == "previous setting"]
+    assert len(ghost_lines) == 1 and list(ghost_lines[0].get_xdata()) == [p[0] for p in first.positions]
+    markers = pg.fig.axes[2].lines
+    assert len(markers) == 2  # the previous setting (hollow) and the current one
+    assert markers[1].get_xdata()[0] == pytest.approx(math.log10(0.3))
+    pg.surface_menu.value = "bumpy"
+    assert pg.previous is None  # a path on another surface is not shown
+
+
+def test_stability_map_is_computed_once_per_surface_and_optimizer():
+    pg = OptimizerPlayground("ravine", "sgd", 0.05, 0.0, 40)
+    smap = pg.smap
+    pg.lr_slider.value = 0.2
+    pg.momentum_slider.value = 0.5
+    pg.steps_slider.value = 100
+    assert pg.smap is smap and cached_map("ravine", "sgd") is smap
+    pg.optimizer_menu.value = "adam"
+    assert pg.smap is not smap and pg.smap.optimizer == "adam"
+
+
+def test_effective_step_is_shown_beside_the_sliders():
+    pg = OptimizerPlayground("ravine", "sgd", 0.01, 0.9, 40)
+    assert "= <b>0.1</b>" in pg.effective_label.value
+    pg.momentum_slider.value = 0.0
+    assert "no momentum" in pg.effective_label.value
+    assert "does not enlarge the step" in effective_step("adam", 0.1, 0.9)
+    assert effective_step("sgd", 0.02, 0.5).endswith("= <b>0.04</b> on a steady slope")
+
+
+def test_oscillation_advice_names_momentum_only_when_there_is_some():
+    _, plain = run(Settings("bumpy", "sgd", 0.1, 0.0, 10))
+    assert plain.kind == "oscillating" and "momentum" not in plain.text
+    _, heavy = run(Settings("bumpy", "sgd", 0.01, 0.9, 20))
+    assert heavy.kind == "oscillating" and "lower the learning rate or the momentum" in heavy.text
+    _, adam = run(Settings("bumpy", "adam", 0.5, 0.9, 30))
+    assert "momentum" not in adam.text

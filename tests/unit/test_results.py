@@ -113,9 +113,32 @@ def test_prediction_table_classification_puts_mistakes_first():
 
 def test_prediction_browser_steps_through_rows():
     table = pd.DataFrame({"name": ["frog", "cat"], "score": [0.25, 1.5]})
-    browser = results.PredictionBrowser(table, show=False)
+    browser = results.PredictionBrowser(table)
     assert browser.text.splitlines()[:2] == ["row 1 of 2 (index 0)", "  name: frog"]
     browser.slider.value = 1
     assert browser.redraws == 1 and "  name: cat" in browser.text and "  score: 1.5" in browser.text
     with pytest.raises(ValueError, match="empty table"):
-        results.PredictionBrowser(table.iloc[:0], show=False)
+        results.PredictionBrowser(table.iloc[:0])
+
+
+def test_prediction_browser_shows_only_when_asked(monkeypatch):
+    shown = []
+
+    class Handle:
+        def update(self, obj, **kwargs):
+            shown.append(obj)
+
+    def fake_display(obj, raw=False, display_id=False, **kwargs):
+        shown.append(obj)
+        return Handle() if display_id else None
+
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    monkeypatch.setattr("course_utils.widgets.display", fake_display)
+    browser = results.PredictionBrowser(pd.DataFrame({"name": ["frog", "cat"]}))
+    assert shown == []
+    assert browser.show() is None
+    assert "[interactive controls:" in shown[0]["text/plain"] and shown[1]["text/plain"].startswith("row 1 of 2")
+    browser.slider.value = 1
+    assert shown[-1]["text/plain"].startswith("row 2 of 2")

@@ -6,9 +6,11 @@ so you can watch an optimizer walk on it. ``trajectory`` runs a real
 steps and records where it went and the loss on the way. When the walk runs off
 (the loss becomes inf/NaN, or the point leaves the plotted area) it stops and says
 at which step, instead of crashing. ``describe`` turns a walk into one sentence:
-converged, still far, oscillating, stalled near a saddle, or diverged.
+converged, still far, oscillating, stalled near a saddle, or diverged. ``stability_map``
+runs a whole grid of learning rates × momenta at once (one ``torch.optim`` parameter
+group per cell) and records the loss after every step, for the playground's heat map.
 
-    >>> from course_utils import landscapes
+    >>> from course_utils.topics.training_loops import landscapes
     >>> walk = landscapes.trajectory("bumpy", "sgd", lr=0.03, steps=10)
     >>> landscapes.describe(walk).kind
     'converged'
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -240,7 +242,6 @@ class Trajectory:
     losses: list[float]
     diverged_at: int | None = None
     divergence: str | None = None
-    settings: dict = field(default_factory=dict)
 
     @property
     def final(self) -> Point:
@@ -373,6 +374,15 @@ def _uphill_fraction(losses: list[float]) -> float:
     return ups / (len(tail) - 1)
 
 
+def _overshoot_advice(walk: Trajectory) -> str:
+    """Why a walk overshoots and what to lower: only name a momentum the walk actually has."""
+    if walk.momentum == 0:
+        return "The steps are too big for the curvature: lower the learning rate, or give it more steps."
+    name = momentum_name(walk.optimizer)
+    return (f"The steps are too big for the curvature, or the {name} carries it past the minimum: lower the "
+            f"learning rate or the {name}, or give it more steps.")
+
+
 def describe(walk: Trajectory, surface: Surface | None = None) -> Outcome:
     """Say in words what happened on a walk."""
     surf = get_surface(surface or walk.surface)
@@ -406,8 +416,7 @@ def describe(walk: Trajectory, surface: Surface | None = None) -> Outcome:
         return Outcome(
             "oscillating",
             f"oscillating: after {taken} steps it still overshoots and comes back (now at {_fmt_point(final)}, "
-            f"loss {walk.final_loss:.3g}). The steps are too big for the curvature, or the momentum carries it "
-            "past the minimum: lower the learning rate or the momentum, or give it more steps.",
+            f"loss {walk.final_loss:.3g}). {_overshoot_advice(walk)}",
         )
     for saddle in surf.saddles:
         if _distance(final, saddle) <= 0.2:
@@ -420,4 +429,99 @@ def describe(walk: Trajectory, surface: Surface | None = None) -> Outcome:
         "still far",
         f"still far after {taken} steps: at {_fmt_point(final)}, {_distance(final, nearest):.3g} from the nearest "
         f"minimum {_fmt_point(nearest)} (loss {gap:.3g} above the best). Try a larger learning rate or more steps.",
+    )
+
+
+# --------------------------------------------------------------------------- the stability map
+
+MAP_LRS: tuple[float, ...] = tuple(10 ** (e / 5) for e in range(-20, 1))  # 1e-4 to 1, 5 per decade
+MAP_MOMENTA: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class StabilityMap:
+    """The outcome of every (momentum, learning rate) pair on one surface with one optimizer.
+
+    ``gaps[k, i, j]`` is the loss above the best after ``k`` steps with ``momenta[i]`` and
+    ``lrs[j]`` (NaN once that walk has diverged); ``diverged_at[i, j]`` is the step at which
+    it diverged (0 if it never did within ``steps``). Divergence means the same as in
+    ``trajectory``: inf/NaN, or a point well off the plot.
+    """
+
+    surface: str
+    optimizer: str
+    lrs: tuple[float, ...]
+    momenta: tuple[float, ...]
+    steps: int
+    gaps: torch.Tensor  # (steps + 1, len(momenta), len(lrs)), float64
+    diverged_at: torch.Tensor  # (len(momenta), len(lrs)), int64
+
+    def after(self, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(gap, diverged)`` after ``steps`` steps: the loss above the best and a bool mask."""
+        if not 0 <= steps <= self.steps:
+            raise LandscapeError(f"this map was computed for up to {self.steps} steps; got steps={steps}.")
+        diverged = (self.diverged_at > 0) & (self.diverged_at <= steps)
+        gap = self.gaps[steps].clone()
+        gap[diverged] = float("nan")
+        return gap, diverged
+
+
+def stability_map(
+    surface: str | Surface,
+    optimizer: str = "sgd",
+    steps: int = 300,
+    lrs: Sequence[float] = MAP_LRS,
+    momenta: Sequence[float] = MAP_MOMENTA,
+) -> StabilityMap:
+    """Walk every (momentum, lr) pair at once with the real ``torch.optim`` class.
+
+    Each cell is its own parameter (one parameter group with its own ``lr`` and momentum), so
+    every cell takes exactly the steps ``trajectory`` would take; the losses of all cells are
+    summed only to call ``backward()`` once (the cells do not interact). A diverged cell
+    drops out of the sum, its gradient stays ``None`` and the optimizer skips it.
+    """
+    surf = get_surface(surface)
+    lrs, momenta = tuple(float(v) for v in lrs), tuple(float(v) for v in momenta)
+    if not lrs or not momenta:
+        raise LandscapeError("stability_map needs at least one learning rate and one momentum.")
+    for lr in lrs:
+        for mu in momenta:
+            validate_settings(optimizer, lr, mu, steps)
+    cells = [(mu, lr) for mu in momenta for lr in lrs]
+    params = [torch.tensor(surf.start, dtype=torch.float64, requires_grad=True) for _ in cells]
+    optimizers = {
+        "sgd": lambda p, lr, mu: {"params": [p], "lr": lr, "momentum": mu},
+        "nesterov": lambda p, lr, mu: {"params": [p], "lr": lr, "momentum": mu, "nesterov": mu > 0},
+        "rmsprop": lambda p, lr, mu: {"params": [p], "lr": lr, "momentum": mu},
+        "adam": lambda p, lr, mu: {"params": [p], "lr": lr, "betas": (mu, 0.999)},
+    }
+    groups = [optimizers[optimizer](p, lr, mu) for p, (mu, lr) in zip(params, cells, strict=True)]
+    opt = {"sgd": torch.optim.SGD, "nesterov": torch.optim.SGD, "rmsprop": torch.optim.RMSprop,
+           "adam": torch.optim.Adam}[optimizer](groups, lr=lrs[0])
+    best = surf.best_loss
+    gaps = torch.full((steps + 1, len(cells)), float("nan"), dtype=torch.float64)
+    diverged_at = torch.zeros(len(cells), dtype=torch.int64)
+    with torch.no_grad():
+        gaps[0] = surf(torch.stack(params)) - best
+    lows = torch.tensor([low - 0.5 * (high - low) for low, high in surf.limits], dtype=torch.float64)
+    highs = torch.tensor([high + 0.5 * (high - low) for low, high in surf.limits], dtype=torch.float64)
+    alive = torch.arange(len(cells))
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        surf(torch.stack([params[i] for i in alive.tolist()])).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            where = torch.stack([params[i] for i in alive.tolist()])
+            loss = surf(where)
+            bad = ~(torch.isfinite(where).all(dim=1) & torch.isfinite(loss)
+                    & (where >= lows).all(dim=1) & (where <= highs).all(dim=1))
+            gaps[step, alive[~bad]] = loss[~bad] - best
+            diverged_at[alive[bad]] = step
+            alive = alive[~bad]
+        if len(alive) == 0:
+            break
+    shape = (len(momenta), len(lrs))
+    return StabilityMap(
+        surface=surf.name, optimizer=optimizer, lrs=lrs, momenta=momenta, steps=steps,
+        gaps=gaps.reshape(steps + 1, *shape), diverged_at=diverged_at.reshape(shape),
     )

@@ -123,26 +123,33 @@ def prediction_table(
 
 
 class PredictionBrowser:
-    """Step through a prediction table one row at a time (a slider; the row is an ordinary output)."""
+    """Step through a prediction table one row at a time (a slider; the row is an ordinary output).
 
-    def __init__(self, table: pd.DataFrame, *, show: bool = True) -> None:
+    It follows the course's widget protocol (``course_utils.widgets``): the constructor shows
+    nothing; ``browser.show()`` displays the slider and the row. The row is text, not a figure, so
+    it is not an ``Explorer``; ``redraws`` counts row changes and ``text`` is the row shown.
+    """
+
+    def __init__(self, table: pd.DataFrame) -> None:
         import ipywidgets as w
 
         if len(table) == 0:
-            raise ValueError("PredictionBrowser got an empty table.")
+            raise ValueError("PredictionBrowser got an empty table: pass prediction_table(...) of at least one row.")
         self.table = table
         self.slider = w.IntSlider(value=0, min=0, max=len(table) - 1, description="row", continuous_update=False)
         self.text = self.row_text(0)
         self.redraws = 0
         self._handle = None
-        if show:
-            from IPython.display import display
-
-            from course_utils.widgets import show_controls
-
-            show_controls(self.slider, f"a slider that steps through the {len(table)} rows, worst first")
-            self._handle = display({"text/plain": self.text}, raw=True, display_id=True)
         self.slider.observe(lambda change: self.show_row(change["new"]), names="value")
+
+    def show(self) -> None:
+        """Display the slider (with a plain-text fallback) and the current row. Returns None."""
+        from IPython.display import display
+
+        from course_utils.widgets import show_controls
+
+        show_controls(self.slider, f"a slider that steps through the {len(self.table)} rows, worst first")
+        self._handle = display({"text/plain": self.text}, raw=True, display_id=True)
 
     def row_text(self, position: int) -> str:
         """One row as 'column: value' lines."""
