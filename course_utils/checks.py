@@ -66,6 +66,7 @@ _results: dict[str, Result] = {}
 _hints: dict[str, str] = {}
 
 NOT_DONE_MESSAGE = "replace the `...` in the exercise cell above with your answer, run that cell, then this one."
+NOT_WRITTEN_MESSAGE = "your function still raises NotImplementedError: write its body."
 
 
 def is_placeholder(value: Any) -> bool:
@@ -203,6 +204,15 @@ def diagnose_tensor(
     return problem, hint
 
 
+def as_number(value: Any) -> Any:
+    """A one-element tensor or a NumPy scalar as a plain float; anything else unchanged."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.item())
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return float(value)
+    return value
+
+
 def close(got: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 0.0) -> bool:
     """Tensor-aware "is this the same answer": same shape and values within ``atol + rtol·|expected|``.
 
@@ -226,7 +236,7 @@ def close(got: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 0.0) -> 
 
 
 def first_mistake(answer: Any, mistakes: Sequence[tuple[Any, str, str | None]], *,
-                  atol: float = 1e-5) -> tuple[str, str | None] | None:
+                  atol: float = 1e-5, rtol: float = 0.0) -> tuple[str, str | None] | None:
     """``(problem, hint)`` of the first typical mistake that ``answer`` reproduces, else None.
 
     Each mistake is ``(wrong, problem, hint)``: ``wrong`` is the value that mistake gives
@@ -239,29 +249,34 @@ def first_mistake(answer: Any, mistakes: Sequence[tuple[Any, str, str | None]], 
             except Exception:
                 hit = False
         else:
-            hit = close(answer, wrong, atol=atol)
+            hit = close(answer, wrong, atol=atol, rtol=rtol)
         if hit:
             return problem, hint
     return None
 
 
+def _fresh(args: tuple) -> tuple:
+    """Copies of the tensor arguments, so an in-place answer cannot change what the next call sees."""
+    return tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+
+
 def match_mistake(fn: Callable, mistakes: Sequence[tuple[Callable, str]], cases: Sequence, *,
-                  atol: float = 1e-5) -> str | None:
+                  atol: float = 1e-5, rtol: float = 0.0) -> str | None:
     """The hint of the first typical mistake that reproduces all of ``fn``'s answers.
 
     ``mistakes`` pairs a wrong implementation with the hint that names it; ``cases`` are
     ``(args, expected)`` pairs as for ``check_function``; answers are compared with ``close``.
     """
     try:
-        answers = [fn(*args) for args, _ in cases]
+        answers = [fn(*_fresh(args)) for args, _ in cases]
     except Exception:
         return None
     for wrong, hint in mistakes:
         try:
-            wrong_answers = [wrong(*args) for args, _ in cases]
+            wrong_answers = [wrong(*_fresh(args)) for args, _ in cases]
         except Exception:
             continue
-        if all(close(a, w, atol=atol) for a, w in zip(answers, wrong_answers, strict=True)):
+        if all(close(a, w, atol=atol, rtol=rtol) for a, w in zip(answers, wrong_answers, strict=True)):
             return hint
     return None
 
@@ -345,7 +360,7 @@ def check_function(
         try:
             got = fn(*args)
         except NotImplementedError:
-            return _not_done(exercise, "your function still raises NotImplementedError: write its body.")
+            return _not_done(exercise, NOT_WRITTEN_MESSAGE)
         except Exception as error:  # the learner's code: report it as a sentence
             return _finish(
                 exercise, f"on test case {number} your function raised {type(error).__name__}: {error}", "", hint

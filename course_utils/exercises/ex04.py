@@ -47,7 +47,7 @@ def check_scalar_function(
         try:
             got = fn(*args)
         except NotImplementedError:
-            return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
+            return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
         except Exception as error:  # the learner's code: report it as a sentence
             return checks.failed(exercise, f"on test case {number} ({description}) your function raised "
                                            f"{type(error).__name__}: {error}",

@@ -76,7 +76,7 @@ def check_2(linear_backward: Any) -> None:
     try:
         result = linear_backward(X.clone(), W.clone(), G.clone())
     except NotImplementedError:
-        return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
+        return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
     except Exception as error:
         return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}", _SHAPES_HINT)
     if result is None or result is Ellipsis:
@@ -146,7 +146,7 @@ def check_3(accumulate_gradients: Any) -> None:
     try:
         accumulate_gradients(model, loss_fn, list(micro))
     except NotImplementedError:
-        return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
+        return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
     except Exception as error:
         return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}",
                        "loop over the (X, y) pairs: loss = loss_fn(model(X), y) / number of micro-batches, "
@@ -226,7 +226,7 @@ def check_4(mul_backward: Any) -> None:
         mul_backward(*first)
         mul_backward(*second)
     except NotImplementedError:
-        return checks.not_done(exercise, "your function still raises NotImplementedError: write its body.")
+        return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
     except Exception as error:
         return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}",
                              "use the numbers a.data, b.data and out.grad, and add to a.grad and b.grad.")

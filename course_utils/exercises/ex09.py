@@ -22,35 +22,31 @@ def _rnn_case(seed: int, batch: int, n_in: int, hidden: int) -> tuple[tuple, tor
     return (x, h, W_ih, W_hh, b_ih, b_hh), expected
 
 
-def _rnn_step_hint(fn: Callable, args: tuple) -> str | None:
+def _rnn_step_hint(fn: Any, args: tuple) -> str | None:
+    """Name the typical mistake behind a wrong ``rnn_step`` from its answer on ``args``, if we recognise it."""
     x, h, W_ih, W_hh, b_ih, b_hh = args
     try:
         got = fn(*(a.clone() for a in args))
-    except Exception as error:
+    except Exception as error:  # check_function reports it; a shape error gets its own hint
         if "shape" in str(error) or "size" in str(error) or "mat1" in str(error):
             return ("a shape error: the weights are stored as (out, in), so multiply by their transpose: "
                     "x_t @ W_ih.T and h_prev @ W_hh.T.")
         return None
-    if not isinstance(got, torch.Tensor) or got.shape != (x.shape[0], W_hh.shape[0]):
-        return None
     pre = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
-    candidates = [
-        (pre, "you forgot the tanh: h_t = tanh(...)."),
-        (torch.tanh(x @ W_ih.T + b_ih + b_hh), "the previous state is missing: add h_prev @ W_hh.T."),
-        (torch.tanh(x @ W_ih.T + h @ W_hh.T), "the biases are missing: add b_ih and b_hh."),
-        (torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T), "b_hh is missing: PyTorch adds both biases."),
-        (torch.sigmoid(pre), "an RNN cell uses tanh here, not the sigmoid."),
-    ]
-    for value, hint in candidates:
-        if torch.allclose(got, value, atol=1e-5):
-            return hint
-    return None
+    found = checks.first_mistake(got, [
+        (pre, None, "you forgot the tanh: h_t = tanh(...)."),
+        (torch.tanh(x @ W_ih.T + b_ih + b_hh), None, "the previous state is missing: add h_prev @ W_hh.T."),
+        (torch.tanh(x @ W_ih.T + h @ W_hh.T), None, "the biases are missing: add b_ih and b_hh."),
+        (torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T), None, "b_hh is missing: PyTorch adds both biases."),
+        (torch.sigmoid(pre), None, "an RNN cell uses tanh here, not the sigmoid."),
+    ], atol=1e-5)
+    return None if found is None else found[1]
 
 
 def check_1(rnn_step: Any) -> None:
     """Exercise 09.1: h_t = tanh(x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh)."""
     cases = [_rnn_case(0, 4, 3, 5), _rnn_case(1, 2, 6, 6)]
-    hint = _rnn_step_hint(rnn_step, cases[0][0]) if callable(rnn_step) else None
+    hint = _rnn_step_hint(rnn_step, cases[0][0])
     checks.check_function("09.1", rnn_step, cases, atol=1e-5,
                           hint=hint or "compare with the formula term by term: x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh.",
                           success="your step matches the formula (and nn.RNN's cell).")
@@ -71,7 +67,7 @@ _LSTM_MISTAKES: list[tuple[Callable[[int, int], int], str]] = [
 
 def check_2(lstm_params: Any) -> None:
     """Exercise 09.2: 4 * (H*I + H*H + 2H)."""
-    hint = checks.match_mistake(lstm_params, _LSTM_MISTAKES, _LSTM_CASES) if callable(lstm_params) else None
+    hint = checks.match_mistake(lstm_params, _LSTM_MISTAKES, _LSTM_CASES)
     checks.check_function("09.2", lstm_params, _LSTM_CASES,
                           hint=hint or "compare with sum(p.numel() for p in nn.LSTM(i, h).parameters()).",
                           success="your count matches nn.LSTM in all test cases.")
@@ -89,22 +85,23 @@ def check_3(make_windows: Any) -> None:
     """Exercise 09.3: X (N, window, 1) and y (N, 1)."""
     exercise = "09.3"
     if checks.is_placeholder(make_windows):
-        return checks.check_value(exercise, make_windows, None)
+        checks.not_done(exercise)
+        return
     series = torch.arange(10, dtype=torch.float32) * 0.5
     window = 3
     X_exp, y_exp = _expected_windows(series, window)
     try:
         result = make_windows(series.clone(), window)
-    except NotImplementedError:  # let the generic check print its "not done yet" line
-        return checks.check_function(exercise, make_windows, [((series, window), None)])
+    except NotImplementedError:
+        checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
+        return
     except Exception as error:
-        return checks.check_condition(exercise, make_windows, lambda _: False, success="",
-                                      failure=f"make_windows raised {type(error).__name__}: {error}",
-                                      hint="return a pair (X, y).")
+        checks.failed(exercise, f"make_windows raised {type(error).__name__}: {error}", "return a pair (X, y).")
+        return
     if not isinstance(result, tuple | list) or len(result) != 2:
-        return checks.check_condition(exercise, make_windows, lambda _: False, success="",
-                                      failure=f"make_windows should return a pair (X, y); got {type(result).__name__}.",
-                                      hint="end with `return X, y`.")
+        checks.failed(exercise, f"make_windows should return a pair (X, y); got {type(result).__name__}.",
+                      "end with `return X, y`.")
+        return
     X, y = result
     n = len(y_exp)
     hint = None
@@ -116,17 +113,15 @@ def check_3(make_windows: Any) -> None:
     elif isinstance(X, torch.Tensor) and X.dim() == 3 and X.shape[0] in (n - 1, n + 1):
         hint = (f"off by one: a series of {len(series)} values gives {n} windows of {window} "
                 "(the last window must leave one value for its target).")
-    elif isinstance(y, torch.Tensor) and y.shape == y_exp.shape and torch.allclose(y, y_exp - 0.5):
+    elif checks.close(y, y_exp - 0.5, atol=1e-8, rtol=1e-5):  # torch.allclose's default tolerances
         hint = "each target must be the value right AFTER its window: series[k + window], not series[k + window - 1]."
     x_problem = checks.diagnose_tensor(X, X_exp)
     y_problem = checks.diagnose_tensor(y, y_exp)
-    problem = None if x_problem is None and y_problem is None else (
-        f"X: {x_problem[0]}" if x_problem is not None else f"y: {y_problem[0]}")
-    if hint is None and problem is not None:
-        hint = (x_problem or y_problem)[1]
-    checks.check_condition(exercise, make_windows, lambda _: problem is None,
-                           success=f"X {tuple(X_exp.shape)} and y {tuple(y_exp.shape)}, with the right values.",
-                           failure=problem or "", hint=hint)
+    if x_problem is None and y_problem is None:
+        checks.passed(exercise, f"X {tuple(X_exp.shape)} and y {tuple(y_exp.shape)}, with the right values.")
+        return
+    problem, specific = (f"X: {x_problem[0]}", x_problem[1]) if x_problem is not None else (f"y: {y_problem[0]}", y_problem[1])
+    checks.failed(exercise, problem, hint or specific)
 
 
 # --------------------------------------------------------------------------- 09.4 temperature
@@ -141,22 +136,18 @@ def _temperature_cases() -> list[tuple[tuple, torch.Tensor]]:
 def check_4(temperature_probs: Any) -> None:
     """Exercise 09.4: softmax(logits / temperature, dim=-1)."""
     cases = _temperature_cases()
-    hint = None
-    if callable(temperature_probs):
-        logits, t = cases[0][0]
-        try:
-            got = temperature_probs(logits.clone(), t)
-        except Exception:
-            got = None
-        if isinstance(got, torch.Tensor) and got.shape == logits.shape:
-            if torch.allclose(got, torch.softmax(logits * t, dim=-1), atol=1e-6):
-                hint = "you multiplied by the temperature: divide the logits by it (τ < 1 must sharpen)."
-            elif torch.allclose(got, torch.softmax(logits / t, dim=0), atol=1e-6):
-                hint = "softmax over the wrong dimension: normalise over the vocabulary, dim=-1."
-            elif torch.allclose(got, logits / t, atol=1e-6):
-                hint = "you returned scaled logits: apply the softmax so each row sums to 1."
-            elif torch.allclose(got, torch.softmax(logits, dim=-1) ** (1 / t), atol=1e-6):
-                hint = "after raising probabilities to 1/τ, renormalise them; simpler: softmax(logits / τ)."
-    checks.check_function("09.4", temperature_probs, cases, atol=1e-6,
-                          hint=hint or "return torch.softmax(logits / temperature, dim=-1).",
+    logits, t = cases[0][0]
+    try:  # the typical mistakes are named from the answer on the first case
+        got = temperature_probs(logits.clone(), t)
+    except Exception:  # check_function reports a placeholder, NotImplementedError or a crash
+        got = None
+    _, hint = checks.first_mistake(got, [
+        (torch.softmax(logits * t, dim=-1), None,
+         "you multiplied by the temperature: divide the logits by it (τ < 1 must sharpen)."),
+        (torch.softmax(logits / t, dim=0), None, "softmax over the wrong dimension: normalise over the vocabulary, dim=-1."),
+        (logits / t, None, "you returned scaled logits: apply the softmax so each row sums to 1."),
+        (torch.softmax(logits, dim=-1) ** (1 / t), None,
+         "after raising probabilities to 1/τ, renormalise them; simpler: softmax(logits / τ)."),
+    ], atol=1e-6) or (None, "return torch.softmax(logits / temperature, dim=-1).")
+    checks.check_function("09.4", temperature_probs, cases, atol=1e-6, hint=hint,
                           success="the right probabilities at τ = 0.5, 1 and 2.")

@@ -48,16 +48,12 @@ def check_2(scale: Any) -> None:
     """Exercise 10.2: the factor that multiplies the scores q·k for d_model = 256 and 4 heads."""
     d_k = D_MODEL // HEADS
     expected = 1 / math.sqrt(d_k)
-    hint = "divide by the square root of the size of ONE head's keys: d_k = d_model / heads."
-    if isinstance(scale, int | float) and not isinstance(scale, bool):
-        if math.isclose(scale, 1 / d_k):
-            hint = "you divided by d_k itself; the scale is 1/√d_k (the standard deviation of q·k grows like √d_k)."
-        elif math.isclose(scale, math.sqrt(d_k)):
-            hint = "√d_k is right, but the scores are DIVIDED by it: the factor is 1/√d_k."
-        elif math.isclose(scale, 1 / math.sqrt(D_MODEL)):
-            hint = "each head works in d_k = d_model / heads = 64 dimensions, not in d_model = 256."
-        elif math.isclose(scale, 1.0):
-            hint = "without scaling, the scores grow with d_k and the softmax saturates: divide by √d_k."
+    _, hint = checks.first_mistake(scale, [
+        (1 / d_k, None, "you divided by d_k itself; the scale is 1/√d_k (the standard deviation of q·k grows like √d_k)."),
+        (math.sqrt(d_k), None, "√d_k is right, but the scores are DIVIDED by it: the factor is 1/√d_k."),
+        (1 / math.sqrt(D_MODEL), None, "each head works in d_k = d_model / heads = 64 dimensions, not in d_model = 256."),
+        (1.0, None, "without scaling, the scores grow with d_k and the softmax saturates: divide by √d_k."),
+    ], atol=1e-9) or (None, "divide by the square root of the size of ONE head's keys: d_k = d_model / heads.")
     checks.check_value("10.2", scale, expected, tol=1e-9, hint=hint,
                        success=f"the scores are multiplied by 1/√{d_k} = {expected:.4f}.")
 
@@ -68,34 +64,24 @@ def _reference_causal_softmax(scores: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
 
 
-def _causal_mistake(got: Any, scores: torch.Tensor) -> str | None:
-    """Name the typical mistake behind a wrong ``causal_softmax`` result, if we recognise it."""
-    if not isinstance(got, torch.Tensor) or got.shape != scores.shape:
-        return None
-    length = scores.shape[-1]
-    lower = torch.ones(length, length, dtype=torch.bool).tril()
-
-    def same(candidate: torch.Tensor) -> bool:
-        return torch.allclose(got.double(), candidate.double(), atol=1e-5, equal_nan=True)
-
-    mistakes = [
-        (torch.softmax(scores.masked_fill(~lower.T, float("-inf")), dim=-1),
+def _causal_mistakes(scores: torch.Tensor) -> list[tuple[torch.Tensor, str, str]]:
+    """The weights that the typical mistakes give for ``scores``, for ``checks.first_mistake``."""
+    lower = torch.ones(scores.shape[-1], scores.shape[-1], dtype=torch.bool).tril()
+    problem = "the weights are not right yet."
+    return [
+        (torch.softmax(scores.masked_fill(~lower.T, float("-inf")), dim=-1), problem,
          "each position sees the FUTURE here: keep j ≤ i (torch.tril), block j > i."),
-        (torch.softmax(scores.masked_fill(~lower, 0.0), dim=-1),
+        (torch.softmax(scores.masked_fill(~lower, 0.0), dim=-1), problem,
          "blocked scores set to 0 (masked_fill with 0, or scores * mask) still get weight exp(0) in the "
          "softmax: fill them with float('-inf')."),
-        (torch.softmax(scores.masked_fill(~lower, float("-inf")), dim=-2),
+        (torch.softmax(scores.masked_fill(~lower, float("-inf")), dim=-2), problem,
          "the softmax runs over the keys, the LAST dimension (dim=-1): each row must sum to 1."),
-        (torch.softmax(scores, dim=-1) * lower,
+        (torch.softmax(scores, dim=-1) * lower, problem,
          "masking AFTER the softmax leaves rows that no longer sum to 1: mask the scores, then take the softmax."),
-        (torch.softmax(scores.masked_fill(~lower.tril(-1), float("-inf")), dim=-1),
+        (torch.softmax(scores.masked_fill(~lower.tril(-1), float("-inf")), dim=-1), problem,
          "a position must also see ITSELF: keep the diagonal (torch.tril with diagonal=0)."),
-        (torch.softmax(scores, dim=-1), "nothing was masked: block every key j > i before the softmax."),
+        (torch.softmax(scores, dim=-1), problem, "nothing was masked: block every key j > i before the softmax."),
     ]
-    for candidate, text in mistakes:
-        if same(candidate):
-            return text
-    return None
 
 
 def check_3(causal_softmax: Callable[[torch.Tensor], torch.Tensor] | Any) -> None:
@@ -106,19 +92,15 @@ def check_3(causal_softmax: Callable[[torch.Tensor], torch.Tensor] | Any) -> Non
         (torch.randn(2, 3, 6, 6, generator=generator),),
     ]
     expected = [(args, _reference_causal_softmax(args[0])) for args in cases]
-    if callable(causal_softmax):
-        for args in cases:
-            try:
-                got = causal_softmax(args[0].clone())
-            except Exception:  # not written yet, or broken: check_function reports it as a sentence
-                break
-            mistake = _causal_mistake(got, args[0])
-            if mistake is not None:
-                checks.check_condition(
-                    "10.3", causal_softmax, lambda _fn: False, success="",
-                    failure="the weights are not right yet.", hint=mistake,
-                )
-                return
+    for (scores,) in cases:  # a typical mistake on any case is named; a clone keeps in-place edits out of the cases
+        try:
+            got = causal_softmax(scores.clone())
+        except Exception:  # a placeholder, not written yet, or broken: check_function reports it as a sentence
+            break
+        found = checks.first_mistake(got, _causal_mistakes(scores), atol=1e-5)
+        if found is not None:
+            checks.failed("10.3", *found)
+            return
     checks.check_function(
         "10.3", causal_softmax, expected,
         hint="fill the scores above the diagonal with -inf, then softmax over the last dimension.",
@@ -132,7 +114,7 @@ def check_4(n_tokens: Any, patch_dim: Any) -> None:
     expected_tokens = per_side * per_side + 1
     expected_dim = PATCH * PATCH * CHANNELS
     if checks.is_placeholder(n_tokens) or checks.is_placeholder(patch_dim):
-        checks.check_value("10.4", ..., 0)
+        checks.not_done("10.4")
         return
     token_hints = {
         per_side * per_side: "that counts the patches; the class token [CLS] is one more token.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from course_utils import checks
-from course_utils.exercises.ex11 import _first_output, _hint_for
 from course_utils.topics import diffusion
 
 
@@ -18,13 +17,12 @@ def check_1(alpha_bar_fn) -> None:
     betas = _betas()
     cosine = diffusion.cosine_schedule(20).betas
     cases = [((betas,), torch.cumprod(1 - betas, 0)), ((cosine,), torch.cumprod(1 - cosine, 0))]
-    variants = [
-        (torch.cumsum(1 - betas, 0), "a running *sum*: ᾱ_t is a running product, torch.cumprod."),
-        (torch.cumprod(betas, 0), "multiply the α_s = 1 − β_s (what each step keeps), not the β_s."),
-        (1 - torch.cumsum(betas, 0), "1 − Σβ is only a first-order approximation; use the exact product of (1 − β_s)."),
-        (torch.cumprod(1 - betas, 0).sqrt(), "no square root here: ᾱ_t is the product itself; √ᾱ_t comes later."),
-    ]
-    hint = _hint_for(_first_output(alpha_bar_fn, cases[0][0]), variants, "torch.cumprod(1 - betas, dim=0).")
+    hint = checks.match_mistake(alpha_bar_fn, [
+        (lambda b: torch.cumsum(1 - b, 0), "a running *sum*: ᾱ_t is a running product, torch.cumprod."),
+        (lambda b: torch.cumprod(b, 0), "multiply the α_s = 1 − β_s (what each step keeps), not the β_s."),
+        (lambda b: 1 - torch.cumsum(b, 0), "1 − Σβ is only a first-order approximation; use the exact product of (1 − β_s)."),
+        (lambda b: torch.cumprod(1 - b, 0).sqrt(), "no square root here: ᾱ_t is the product itself; √ᾱ_t comes later."),
+    ], cases, atol=1e-5) or "torch.cumprod(1 - betas, dim=0)."
     checks.check_function("12.1", alpha_bar_fn, cases, atol=1e-6, hint=hint)
 
 
@@ -42,15 +40,13 @@ def check_2(q_sample_fn) -> None:
     for seed in (1, 2):
         x0, eps, ab = _case(seed)
         cases.append(((x0, ab, eps), ab.sqrt() * x0 + (1 - ab).sqrt() * eps))
-    x0, ab, eps = cases[0][0]
-    variants = [
-        (ab * x0 + (1 - ab) * eps,
+    hint = checks.match_mistake(q_sample_fn, [
+        (lambda x0, ab, eps: ab * x0 + (1 - ab) * eps,
          "the weights are square roots: ᾱ_t and 1 − ᾱ_t are *variances*; scale by their square roots."),
-        ((1 - ab).sqrt() * x0 + ab.sqrt() * eps, "the weights are swapped: the signal x_0 gets √ᾱ_t (near 1 for small t)."),
-        (ab.sqrt() * x0 + (1 - ab.sqrt()) * eps, "the noise weight is √(1 − ᾱ_t), not 1 − √ᾱ_t."),
-    ]
-    hint = _hint_for(_first_output(q_sample_fn, cases[0][0]), variants,
-                     "return alpha_bar_t.sqrt() * x0 + (1 - alpha_bar_t).sqrt() * eps.")
+        (lambda x0, ab, eps: (1 - ab).sqrt() * x0 + ab.sqrt() * eps,
+         "the weights are swapped: the signal x_0 gets √ᾱ_t (near 1 for small t)."),
+        (lambda x0, ab, eps: ab.sqrt() * x0 + (1 - ab.sqrt()) * eps, "the noise weight is √(1 − ᾱ_t), not 1 − √ᾱ_t."),
+    ], cases, atol=1e-5) or "return alpha_bar_t.sqrt() * x0 + (1 - alpha_bar_t).sqrt() * eps."
     checks.check_function("12.2", q_sample_fn, cases, atol=1e-6, hint=hint)
 
 
@@ -61,14 +57,12 @@ def check_3(x0_fn) -> None:
         x0, eps, ab = _case(seed)
         x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
         cases.append(((x_t, eps, ab), x0))
-    x_t, eps, ab = cases[0][0]
-    variants = [
-        (x_t - (1 - ab).sqrt() * eps, "you removed the noise but did not divide by √ᾱ_t to undo the signal's shrinking."),
-        ((x_t + (1 - ab).sqrt() * eps) / ab.sqrt(), "sign error: subtract the noise, x_t − √(1 − ᾱ_t) ε̂."),
-        ((x_t - (1 - ab) * eps) / ab, "use square roots: (x_t − √(1 − ᾱ_t) ε̂) / √ᾱ_t."),
-    ]
-    hint = _hint_for(_first_output(x0_fn, cases[0][0]), variants,
-                     "solve x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε for x_0.")
+    hint = checks.match_mistake(x0_fn, [
+        (lambda x_t, eps, ab: x_t - (1 - ab).sqrt() * eps,
+         "you removed the noise but did not divide by √ᾱ_t to undo the signal's shrinking."),
+        (lambda x_t, eps, ab: (x_t + (1 - ab).sqrt() * eps) / ab.sqrt(), "sign error: subtract the noise, x_t − √(1 − ᾱ_t) ε̂."),
+        (lambda x_t, eps, ab: (x_t - (1 - ab) * eps) / ab, "use square roots: (x_t − √(1 − ᾱ_t) ε̂) / √ᾱ_t."),
+    ], cases, atol=1e-5) or "solve x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε for x_0."
     checks.check_function("12.3", x0_fn, cases, atol=1e-5, hint=hint)
 
 
@@ -79,11 +73,10 @@ def check_4(first_t) -> None:
     with_root = int(torch.nonzero(alpha_bar.sqrt() < 0.5)[0])
     if isinstance(first_t, torch.Tensor) and first_t.numel() == 1:
         first_t = first_t.item()
-    if first_t in (expected - 1, expected + 1):
-        hint = "off by one: index t of alpha_bar is time t (alpha_bar[0] = 1 is the clean image)."
-    elif first_t == with_root:
-        hint = "you compared √ᾱ_t with 0.5: the share of the signal's *variance* is ᾱ_t itself."
-    else:
-        hint = "find the first index where alpha_bar < 0.5, e.g. int(torch.nonzero(alpha_bar < 0.5)[0])."
+    _, hint = checks.first_mistake(first_t, [
+        (lambda t: t in (expected - 1, expected + 1), None,
+         "off by one: index t of alpha_bar is time t (alpha_bar[0] = 1 is the clean image)."),
+        (lambda t: t == with_root, None, "you compared √ᾱ_t with 0.5: the share of the signal's *variance* is ᾱ_t itself."),
+    ]) or (None, "find the first index where alpha_bar < 0.5, e.g. int(torch.nonzero(alpha_bar < 0.5)[0]).")
     checks.check_value("12.4", first_t, expected, hint=hint,
                        success=f"t = {expected}: from there on, noise carries more variance than the digit.")

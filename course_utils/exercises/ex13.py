@@ -14,14 +14,6 @@ from course_utils import checks
 # --------------------------------------------------------------------------- helpers
 
 
-def _report(exercise: str, status: str, message: str, hint: str | None = None) -> None:
-    checks.report(checks.Result(exercise, status, message, hint))
-
-
-def _not_done_function(exercise: str) -> None:
-    _report(exercise, checks.NOT_DONE, "your function still raises NotImplementedError: write its body.")
-
-
 def _call(fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
     """Run the learner's function: ('ok', result), ('todo', None) or ('error', 'Name: message')."""
     try:
@@ -35,6 +27,15 @@ def _call(fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
     return "ok", result
 
 
+def _reported(exercise: str, status: str, got: Any, error_hint: str) -> bool:
+    """Report a function that is not written yet or raised (``_call``'s status); True when it was reported."""
+    if status == "todo":
+        checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
+    elif status == "error":
+        checks.failed(exercise, f"your function raised {got}", error_hint)
+    return status != "ok"
+
+
 # --------------------------------------------------------------------------- 13.1 bytes
 
 
@@ -44,14 +45,15 @@ def check_1(answer: Any) -> None:
     hint = "a float32 value takes 4 bytes and an int8 value 1 byte; count only the 512 x 128 weight matrix."
     if isinstance(answer, list | tuple) and len(answer) == 2:
         answer = tuple(int(a) if isinstance(a, int | float) and float(a).is_integer() else a for a in answer)
-        if answer == (512 * 128, 512 * 128):
-            hint = "you counted values, not bytes: multiply by the bytes per value (4 for float32, 1 for int8)."
-        elif answer == (512 * 128 * 32, 512 * 128 * 8):
-            hint = "you counted bits: one byte is 8 bits."
-        elif answer == ((512 * 128 + 128) * 4, 512 * 128 + 128) or answer == ((512 * 128 + 128) * 4, 512 * 128):
-            hint = "only the weight matrix was asked for: leave the 128 bias values out."
-        elif answer == (512 * 128 * 4, 512 * 128 * 4):
-            hint = "int8 means one byte per value, a quarter of float32."
+        leave_bias_out = "only the weight matrix was asked for: leave the 128 bias values out."
+        _, hint = checks.first_mistake(answer, [
+            ((512 * 128, 512 * 128), None,
+             "you counted values, not bytes: multiply by the bytes per value (4 for float32, 1 for int8)."),
+            ((512 * 128 * 32, 512 * 128 * 8), None, "you counted bits: one byte is 8 bits."),
+            (((512 * 128 + 128) * 4, 512 * 128 + 128), None, leave_bias_out),
+            (((512 * 128 + 128) * 4, 512 * 128), None, leave_bias_out),
+            ((512 * 128 * 4, 512 * 128 * 4), None, "int8 means one byte per value, a quarter of float32."),
+        ]) or (None, hint)
     elif not checks.is_placeholder(answer):
         hint = "answer with a pair: (float32_bytes, int8_bytes)."
     checks.check_value("13.1", answer, expected, hint=hint)
@@ -67,27 +69,23 @@ def symmetric_fake_quantize_reference(x: torch.Tensor, bits: int) -> torch.Tenso
     return torch.clamp(torch.round(x / scale), -q_max, q_max) * scale
 
 
-def _symmetric_variants(x: torch.Tensor, bits: int) -> dict[str, torch.Tensor]:
+def _symmetric_mistakes(x: torch.Tensor, bits: int) -> list[tuple[torch.Tensor, None, str]]:
+    """What the typical mistakes of ``symmetric_fake_quantize(x, bits)`` return, with their hints."""
     q_max = 2 ** (bits - 1) - 1
     scale = x.abs().max() / q_max
     unsigned_scale = x.abs().max() / (2**bits - 1)
-    return {
-        "codes": torch.clamp(torch.round(x / scale), -q_max, q_max),
-        "unsigned": torch.round(x / unsigned_scale) * unsigned_scale,
-        "off_by_one": torch.clamp(torch.round(x / (x.abs().max() / 2 ** (bits - 1))), -(2 ** (bits - 1)), q_max)
-        * (x.abs().max() / 2 ** (bits - 1)),
-        "no_round": x.clone(),
-        "floor": torch.clamp(torch.floor(x / scale), -q_max, q_max) * scale,
-    }
-
-
-_SYMMETRIC_HINTS = {
-    "codes": "you returned the integer codes q: dequantize them (multiply by the scale) before returning.",
-    "unsigned": "a signed b-bit code has levels -(2**(b-1)-1) ... 2**(b-1)-1 (±127 for 8 bits), not 2**b - 1.",
-    "off_by_one": "the largest code is 2**(bits-1) - 1 (127 for 8 bits), not 2**(bits-1): the scale is max|x| / 127.",
-    "no_round": "nothing was rounded: use torch.round(x / scale) to get whole-number codes.",
-    "floor": "use torch.round, not floor or int(): rounding to the nearest level halves the error.",
-}
+    return [
+        (torch.clamp(torch.round(x / scale), -q_max, q_max), None,
+         "you returned the integer codes q: dequantize them (multiply by the scale) before returning."),
+        (torch.round(x / unsigned_scale) * unsigned_scale, None,
+         "a signed b-bit code has levels -(2**(b-1)-1) ... 2**(b-1)-1 (±127 for 8 bits), not 2**b - 1."),
+        (torch.clamp(torch.round(x / (x.abs().max() / 2 ** (bits - 1))), -(2 ** (bits - 1)), q_max)
+         * (x.abs().max() / 2 ** (bits - 1)), None,
+         "the largest code is 2**(bits-1) - 1 (127 for 8 bits), not 2**(bits-1): the scale is max|x| / 127."),
+        (x.clone(), None, "nothing was rounded: use torch.round(x / scale) to get whole-number codes."),
+        (torch.clamp(torch.floor(x / scale), -q_max, q_max) * scale, None,
+         "use torch.round, not floor or int(): rounding to the nearest level halves the error."),
+    ]
 
 
 def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
@@ -97,15 +95,10 @@ def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     for bits in (8, 4, 3):
         x = torch.randn(40, generator=generator) * 0.3
         cases.append(((x, bits), symmetric_fake_quantize_reference(x, bits)))
-    hint = "scale = max|x| / (2**(bits-1) - 1); q = clamp(round(x / scale), -q_max, q_max); return q * scale."
-    if callable(fn):
-        x, bits = cases[1][0]
-        status, got = _call(fn, x.clone(), bits)
-        if status == "ok" and isinstance(got, torch.Tensor) and got.shape == x.shape:
-            for name, variant in _symmetric_variants(x, bits).items():
-                if torch.allclose(got.double(), variant.double(), atol=1e-6):
-                    hint = _SYMMETRIC_HINTS[name]
-                    break
+    x, bits = cases[1][0]
+    status, got = _call(fn, x.clone(), bits)  # check_function reports a placeholder, "todo" or a crash
+    _, hint = checks.first_mistake(got if status == "ok" else None, _symmetric_mistakes(x, bits), atol=1e-6) or (
+        None, "scale = max|x| / (2**(bits-1) - 1); q = clamp(round(x / scale), -q_max, q_max); return q * scale.")
     checks.check_function("13.2", fn, cases, atol=1e-6, hint=hint,
                           success="your quantizer matches the reference at 8, 4 and 3 bits.")
 
@@ -146,43 +139,46 @@ def _masks_as_list(got: Any, weights: list[torch.Tensor]) -> tuple[list[torch.Te
 
 def check_3(fn: Callable[[list[torch.Tensor], float], list[torch.Tensor]]) -> None:
     """Exercise 13.3: ``global_magnitude_masks(weights, amount)``, checked against torch's global pruning."""
+    exercise = "13.3"
     if checks.is_placeholder(fn):
-        return _report("13.3", checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        checks.not_done(exercise)
+        return
     generator = torch.Generator().manual_seed(3)
     # two layers with very different weight scales: global and per-layer pruning disagree here
     weights = [torch.randn(6, 10, generator=generator) * 0.05, torch.randn(4, 6, generator=generator)]
     amount = 0.5
     expected = global_masks_reference(weights, amount)
     status, got = _call(fn, [w.clone() for w in weights], amount)
-    if status == "todo":
-        return _not_done_function("13.3")
-    if status == "error":
-        return _report("13.3", checks.FAILED, f"your function raised {got}",
-                       "flatten |w| of every tensor, torch.cat them, and find the k smallest (torch.topk or kthvalue).")
+    if _reported(exercise, status, got,
+                 "flatten |w| of every tensor, torch.cat them, and find the k smallest (torch.topk or kthvalue)."):
+        return
     masks, problem = _masks_as_list(got, weights)
     if masks is None:
-        return _report("13.3", checks.FAILED, problem, "build one 0/1 mask per tensor, e.g. (w.abs() > threshold).float().")
-    if all(torch.equal(m, e) for m, e in zip(masks, expected, strict=True)):
-        n_zero = int(sum((m == 0).sum() for m in masks))
-        return _report("13.3", checks.PASSED, f"{n_zero} of {sum(w.numel() for w in weights)} weights pruned "
-                       "globally, the same mask as torch.nn.utils.prune.global_unstructured.")
+        checks.failed(exercise, problem, "build one 0/1 mask per tensor, e.g. (w.abs() > threshold).float().")
+        return
+
+    def same_as(reference: list[torch.Tensor]) -> Callable[[list[torch.Tensor]], bool]:
+        return lambda got: all(torch.equal(m, r) for m, r in zip(got, reference, strict=True))
+
     total = sum(w.numel() for w in weights)
     pruned = int(sum((m == 0).sum() for m in masks))
-    per_layer = [_masks_by_score([w.abs()], amount)[0] for w in weights]
-    signed = _masks_by_score(weights, amount)  # ranked by the signed value instead of the magnitude
-    if all(torch.equal(m, 1 - e) for m, e in zip(masks, expected, strict=True)):
-        hint = "your masks are inverted: a mask keeps (1) the LARGE magnitudes and prunes (0) the small ones."
-    elif all(torch.equal(m, p) for m, p in zip(masks, per_layer, strict=True)):
-        hint = ("you pruned each tensor separately (50 % of each). Global pruning ranks all weights together: "
-                "torch.cat the flattened |w| of every tensor, then pick one threshold.")
-    elif all(torch.equal(m, s) for m, s in zip(masks, signed, strict=True)):
-        hint = "rank the weights by magnitude |w| (w.abs()), not by their signed value."
-    elif pruned != round(amount * total):
-        hint = (f"your masks prune {pruned} of {total} weights; round(amount * total) = {round(amount * total)} "
-                "should be pruned. Check how you compute the threshold (kthvalue counts from 1).")
-    else:
-        hint = "the right number is pruned but not the right weights: rank |w| over all tensors together."
-    _report("13.3", checks.FAILED, "your masks differ from global magnitude pruning.", hint)
+    if same_as(expected)(masks):
+        checks.passed(exercise, f"{pruned} of {total} weights pruned "
+                      "globally, the same mask as torch.nn.utils.prune.global_unstructured.")
+        return
+    _, hint = checks.first_mistake(masks, [
+        (same_as([1 - e for e in expected]), None,
+         "your masks are inverted: a mask keeps (1) the LARGE magnitudes and prunes (0) the small ones."),
+        (same_as([_masks_by_score([w.abs()], amount)[0] for w in weights]), None,
+         "you pruned each tensor separately (50 % of each). Global pruning ranks all weights together: "
+         "torch.cat the flattened |w| of every tensor, then pick one threshold."),
+        (same_as(_masks_by_score(weights, amount)), None,  # ranked by the signed value instead of the magnitude
+         "rank the weights by magnitude |w| (w.abs()), not by their signed value."),
+        (lambda _: pruned != round(amount * total), None,
+         f"your masks prune {pruned} of {total} weights; round(amount * total) = {round(amount * total)} "
+         "should be pruned. Check how you compute the threshold (kthvalue counts from 1)."),
+    ]) or (None, "the right number is pruned but not the right weights: rank |w| over all tensors together.")
+    checks.failed(exercise, "your masks differ from global magnitude pruning.", hint)
 
 
 # --------------------------------------------------------------------------- 13.4 shrinking
@@ -214,41 +210,46 @@ def shrink_pair_reference(fc1: nn.Linear, fc2: nn.Linear) -> tuple[nn.Linear, nn
 
 def check_4(fn: Callable[[nn.Linear, nn.Linear], tuple[nn.Linear, nn.Linear]]) -> None:
     """Exercise 13.4: ``shrink_pair(fc1, fc2)`` removes structurally pruned neurons for real."""
+    exercise = "13.4"
     if checks.is_placeholder(fn):
-        return _report("13.4", checks.NOT_DONE, checks.NOT_DONE_MESSAGE)
+        checks.not_done(exercise)
+        return
     fc1, fc2, dead = _pruned_pair()
     x = torch.randn(5, 12, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         expected = fc2(F.relu(fc1(x)))
     status, got = _call(fn, fc1, fc2)
-    if status == "todo":
-        return _not_done_function("13.4")
-    if status == "error":
-        hint = "keep = rows of fc1.weight that are not all zero; fc1 keeps rows (weight[keep]), fc2 keeps columns (weight[:, keep])."
-        return _report("13.4", checks.FAILED, f"your function raised {got}", hint)
+    if _reported(exercise, status, got, "keep = rows of fc1.weight that are not all zero; "
+                 "fc1 keeps rows (weight[keep]), fc2 keeps columns (weight[:, keep])."):
+        return
     if not (isinstance(got, tuple | list) and len(got) == 2 and all(isinstance(m, nn.Linear) for m in got)):
-        return _report("13.4", checks.FAILED, "return a pair of nn.Linear layers: (small_fc1, small_fc2).")
+        checks.failed(exercise, "return a pair of nn.Linear layers: (small_fc1, small_fc2).")
+        return
     small1, small2 = got
     n_keep = fc1.out_features - len(dead)
     if small1.out_features == fc1.out_features:
-        return _report("13.4", checks.FAILED, f"your first layer still has {small1.out_features} outputs.",
-                       "drop the neurons whose weight row is all zero: fc1.weight.abs().sum(dim=1) != 0 marks the ones to keep.")
+        checks.failed(exercise, f"your first layer still has {small1.out_features} outputs.",
+                      "drop the neurons whose weight row is all zero: fc1.weight.abs().sum(dim=1) != 0 marks the ones to keep.")
+        return
     if small1.out_features != n_keep or small2.in_features != n_keep:
-        return _report("13.4", checks.FAILED,
-                       f"the layers are {small1.in_features}->{small1.out_features}->{small2.out_features}; "
-                       f"with {len(dead)} zero rows they should be 12->{n_keep}->3.",
-                       "fc1 keeps rows (weight[keep], bias[keep]) and fc2 keeps the matching columns (weight[:, keep]).")
+        checks.failed(exercise,
+                      f"the layers are {small1.in_features}->{small1.out_features}->{small2.out_features}; "
+                      f"with {len(dead)} zero rows they should be 12->{n_keep}->3.",
+                      "fc1 keeps rows (weight[keep], bias[keep]) and fc2 keeps the matching columns (weight[:, keep]).")
+        return
     try:
         with torch.no_grad():
             out = small2(F.relu(small1(x)))
     except Exception as error:
-        return _report("13.4", checks.FAILED, f"running your layers raised {type(error).__name__}: {error}")
-    if torch.allclose(out, expected, atol=1e-5):
-        return _report("13.4", checks.PASSED, f"12->8->3 became 12->{n_keep}->3 with the same outputs.")
+        checks.failed(exercise, f"running your layers raised {type(error).__name__}: {error}")
+        return
+    if checks.close(out, expected, atol=1e-5, rtol=1e-5):  # torch.allclose's tolerances
+        checks.passed(exercise, f"12->8->3 became 12->{n_keep}->3 with the same outputs.")
+        return
     gap = out - expected
-    if torch.allclose(gap, gap[:1].expand_as(gap), atol=1e-5):
+    if checks.close(gap, gap[:1].expand_as(gap), atol=1e-5, rtol=1e-5):
         hint = ("the outputs are off by the same amount for every input: a pruned neuron still outputs relu(bias). "
                 "Add fc2.weight[:, removed] @ relu(fc1.bias[removed]) to the new fc2 bias.")
     else:
         hint = "the outputs differ input by input: check that fc1 keeps rows and fc2 keeps the same COLUMNS."
-    _report("13.4", checks.FAILED, "the smaller pair does not compute what the pruned pair computed.", hint)
+    checks.failed(exercise, "the smaller pair does not compute what the pruned pair computed.", hint)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -31,6 +32,12 @@ def test_1_mistakes(answer, hint, capsys):
     ex07.check_1(answer)
     out = _out(capsys)
     assert "not right yet" in out and hint in out
+
+
+def test_1_a_numpy_mistake_gets_its_hint(capsys):
+    ex07.check_1(np.float32(2 / 256))
+    out = _out(capsys)
+    assert "not right yet" in out and "is the variance" in out
 
 
 def test_1_placeholder(capsys):

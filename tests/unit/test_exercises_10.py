@@ -101,6 +101,16 @@ def test_3_a_triu_based_solution_also_passes(capsys):
     assert "✅ Exercise 10.3 passed" in _out(capsys)
 
 
+def test_3_an_in_place_solution_passes(capsys):
+    # the typical mistakes are looked for on a copy of the scores, so masked_fill_ is not taken for "no mask"
+    def in_place(scores):
+        scores.masked_fill_(~_tril(scores), float("-inf"))
+        return torch.softmax(scores, dim=-1)
+
+    ex10.check_3(in_place)
+    assert "✅ Exercise 10.3 passed" in _out(capsys)
+
+
 WRONG = {
     "future": (lambda s: torch.softmax(s.masked_fill(~_tril(s).T, float("-inf")), dim=-1), "sees the FUTURE"),
     "zero fill": (lambda s: torch.softmax(s.masked_fill(~_tril(s), 0.0), dim=-1), "exp(0)"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import pytest
 import torch
 
@@ -94,3 +97,10 @@ def test_12_4(capsys):
     assert "not right yet" in out and "torch.nonzero" in out
     ex12.check_4(...)
     assert "not done yet" in capsys.readouterr().out
+
+
+def test_12_checks_do_not_borrow_from_other_exercise_modules():
+    tree = ast.parse(inspect.getsource(ex12))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any(name.startswith("course_utils.exercises") for name in imported), imported
