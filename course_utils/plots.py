@@ -34,6 +34,14 @@ def _as_images(images: torch.Tensor | np.ndarray) -> np.ndarray:
     )
 
 
+def finish(fig: Figure, title: str | None = None) -> Figure:
+    """Give a figure its overall title (if any) and a tight layout; return it."""
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def image_grid(
     images: torch.Tensor | np.ndarray,
     labels: Sequence | None = None,
@@ -60,10 +68,7 @@ def image_grid(
             ax.imshow(pictures[i], cmap=None if pictures[i].ndim == 3 else cmap)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8, pad=2)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def loss_curves(

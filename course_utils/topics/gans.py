@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from course_utils import cache, models, runtime
+from course_utils import cache, models, plots, runtime
 from course_utils.data.rings import Coverage, mode_coverage
 from course_utils.widgets import Explorer
 
@@ -324,10 +324,7 @@ def ring_snapshots_figure(run: GANRun, data: torch.Tensor, centres: torch.Tensor
     fig, axes = plt.subplots(1, len(steps), figsize=(2.1 * len(steps), 2.5))
     for ax, step in zip(np.atleast_1d(axes), steps, strict=True):
         ring_panel(ax, run.snapshots[step], data, centres, std, f"step {step}")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, title)
 
 
 def training_curves_figure(history: dict[str, list[float]], window: int = 50, real_label: float = 1.0) -> Figure:

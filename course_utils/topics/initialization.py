@@ -18,7 +18,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import models
+from course_utils import models, plots
 from course_utils.widgets import Explorer
 
 ACTIVATIONS = ("relu", "tanh", "linear")  # the choices of this notebook, from models.ACTIVATIONS
@@ -272,10 +272,7 @@ def std_per_layer_figure(
         ax.set_xlabel("layer")
         ax.set_title(label, fontsize=10)
     axes[0][0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, title)
 
 
 def histogram_figure(
@@ -302,10 +299,7 @@ def histogram_figure(
             if col == 0:
                 ax.set_ylabel(name, fontsize=8)
             ax.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, title)
 
 
 def activation_spread_figure(
