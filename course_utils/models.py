@@ -51,7 +51,8 @@ def moving_average(model: nn.Module, decay: float) -> AveragedModel:
     """An exponential moving average of ``model``'s weights, starting from its current weights.
 
     After each optimizer step call ``.update_parameters(model)``: every weight moves to
-    ``decay · average + (1 − decay) · current``. ``.module`` is the averaged copy.
+    ``decay · average + (1 − decay) · current``. ``.module`` is the averaged copy. Buffers are
+    not averaged: each update copies them from ``model`` (it matters for BatchNorm statistics).
     """
     if not 0.0 < decay < 1.0:
         raise ValueError(f"decay must lie in (0, 1); got {decay}.")

@@ -41,6 +41,14 @@ def show_controls(box: Any, fallback: str, *, plain_text: str | None = None) -> 
     display(data, raw=True)
 
 
+def _plain(html: object) -> str:
+    """The text of a status line, without its HTML tags and entities."""
+    import html as html_lib
+    import re
+
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", str(html or ""))).strip()
+
+
 class LiveFigure:
     """A figure shown once as an ordinary output and replaced in place on ``update``."""
 
@@ -92,6 +100,12 @@ class Explorer:
             plt.close(old)
 
     def show(self) -> None:
-        """Display the controls (with their text fallback) and the current figure. Returns None."""
-        show_controls(self.box, self.description)
+        """Display the controls (with their text fallback) and the current figure. Returns None.
+
+        Where widgets are not live, the fallback also carries the current status line (if the
+        explorer has a ``status`` widget), so a reader of the saved notebook sees it once.
+        """
+        status = _plain(getattr(getattr(self, "status", None), "value", ""))
+        fallback = f"[interactive controls: {self.description}. Run the notebook to use them.]"
+        show_controls(self.box, self.description, plain_text=f"{fallback}\n{status}" if status else None)
         self.live = LiveFigure(self.fig)

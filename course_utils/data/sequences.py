@@ -188,6 +188,3 @@ def next_char_batches(
     offsets = starts[:, None] + torch.arange(length + 1)
     windows = ids[offsets]
     return windows[:, :-1], windows[:, 1:]
-
-
-# --------------------------------------------------------------------------- temperature

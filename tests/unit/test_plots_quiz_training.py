@@ -151,3 +151,32 @@ def test_confusion_heatmap_counts_and_normalises():
     plt.close(fig)
     with pytest.raises(ValueError, match="one prediction per example"):
         plots.confusion_heatmap([0, 1], [0])
+
+
+def test_explorer_fallback_carries_the_status_once(monkeypatch):
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from course_utils import widgets
+
+    shown = []
+    monkeypatch.setattr(widgets, "display", lambda data, **kwargs: shown.append(data))
+
+    class Demo(widgets.Explorer):
+        description = "a demo slider"
+
+        def __init__(self):
+            self.slider = w.IntSlider(value=2)
+            self.status = w.HTML()
+            self.box = w.VBox([self.slider, self.status])
+            super().__init__()
+
+        def figure(self):
+            return plt.figure()
+
+        def on_redraw(self):
+            self.status.value = f"<b>value</b> {self.slider.value} &amp; more"
+
+    Demo().show()
+    assert shown[0]["text/plain"] == ("[interactive controls: a demo slider. Run the notebook to use them.]\n"
+                                      "value 2 & more")
