@@ -2,9 +2,9 @@
 
 Each check computes the right answer itself, runs the learner's answer, and names the
 likely mistake with the ``course_utils.checks`` toolkit (``passed``/``failed``/``not_done``,
-``first_mistake``): the partial last batch and what shuffling does to it, a forgotten
-``zero_grad``/``backward``/``step``, test statistics leaking into standardisation, a forgotten
-``model.eval()`` or ``torch.no_grad()``, a learning rate that is too small or too large.
+``first_mistake``): the partial last batch and what shuffling does to it, gradient accumulation, test statistics
+leaking into standardisation, what dropout does in training mode, and the stability limit of SGD
+with momentum on the ravine.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from course_utils import checks
 from course_utils.topics.training_loops import landscapes
@@ -86,108 +84,55 @@ def check_1(iterations: Any, skipped_per_epoch: Any, same_rows_skipped: Any, *, 
                   "each epoch, a different random set every time because the order is reshuffled.")
 
 
-# --------------------------------------------------------------------------- 06.2 the training step
-
-
-class _SpySGD(torch.optim.SGD):
-    """SGD that remembers the order of the learner's calls and whether gradients were there."""
-
-    def __init__(self, params, lr: float) -> None:
-        super().__init__(params, lr=lr)
-        self.calls: list[str] = []
-
-    def _has_gradients(self) -> bool:
-        return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for g in self.param_groups for p in g["params"])
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.calls.append("zero_grad-clearing" if self._has_gradients() else "zero_grad")
-        super().zero_grad(set_to_none=set_to_none)
-
-    def step(self, closure=None):
-        self.calls.append("step" if self._has_gradients() else "step-without-gradients")
-        return super().step(closure)
-
-
-def _step_problem() -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
-    generator = torch.Generator().manual_seed(6)
-    model = nn.Linear(3, 1)
-    with torch.no_grad():
-        model.weight.copy_(torch.tensor([[0.5, -0.3, 0.2]]))
-        model.bias.fill_(0.1)
-    batches = [(torch.randn(4, 3, generator=generator), torch.randn(4, 1, generator=generator)) for _ in range(2)]
-    return model, batches
-
-
-def _reference_step(model, xb, yb, loss_fn, optimizer) -> float:
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+# --------------------------------------------------------------------------- 06.2 gradient accumulation
 
 
 @_isolated
-def check_2(train_step: Callable[..., Any]) -> None:
-    """Exercise 06.2: ``train_step(model, xb, yb, loss_fn, optimizer)`` does one step and returns the loss."""
+def check_2(times_full_gradient: Any, divide_loss_by: Any, zero_grad_calls: Any, *, k: int = 4,
+            micro_batches: int = 320) -> None:
+    """Exercise 06.2: gradient accumulation over ``k`` micro-batches with a mean-reduced loss.
+
+    ``times_full_gradient``: the accumulated gradient (no division) over the full batch's gradient;
+    ``divide_loss_by``: what to divide each micro-batch loss by to get the full batch's gradient;
+    ``zero_grad_calls``: zero_grad() calls in an epoch of ``micro_batches`` micro-batches.
+    """
     exercise = "06.2"
-    if checks.is_placeholder(train_step):
+    answers = (times_full_gradient, divide_loss_by, zero_grad_calls)
+    if any(checks.is_placeholder(a) for a in answers):
         return checks.not_done(exercise)
-    if not callable(train_step):
-        return checks.failed(exercise, f"expected a function, got {type(train_step).__name__}.")
-    ref_model, batches = _step_problem()
-    ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.1)
-    expected = [_reference_step(ref_model, xb, yb, nn.MSELoss(), ref_opt) for xb, yb in batches]
-    model, _ = _step_problem()
-    spy = _SpySGD(model.parameters(), lr=0.1)
-    returned = []
-    try:
-        for xb, yb in batches:
-            returned.append(train_step(model, xb, yb, nn.MSELoss(), spy))
-    except NotImplementedError:
-        return checks.not_done(exercise, RAISES_NOT_IMPLEMENTED)
-    except Exception as error:  # the learner's code: say it in a sentence
-        return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}",
-                       "call the five steps on the arguments: optimizer.zero_grad(), out = model(xb), "
-                       "loss = loss_fn(out, yb), loss.backward(), optimizer.step().")
-    if all(r is None for r in returned):
-        return checks.failed(exercise, "your function returns nothing.", "end it with `return loss.item()`.")
-    moved = not torch.equal(model.weight, _step_problem()[0].weight)
-    same_params = checks.close(model.weight, ref_model.weight, atol=1e-6) and checks.close(
-        model.bias, ref_model.bias, atol=1e-6)
-    calls = spy.calls
-    if "step" not in calls and "step-without-gradients" not in calls:
-        if moved:
-            return checks.failed(exercise, "the optimizer passed to your function never made a step.",
-                           "use the optimizer you are given (not a new one): it carries the learning rate and "
-                           "the momentum buffers from step to step.")
-        return checks.failed(exercise, "the parameters never changed.",
-                       "forgot optimizer.step(): backward() only computes gradients, step() applies them.")
-    if not moved or "step" not in calls:
-        pairs = zip(calls[:-1], calls[1:], strict=True)
-        if any(a == "zero_grad-clearing" and b == "step-without-gradients" for a, b in pairs):
-            hint = ("zero_grad() runs between backward() and step(), so step() sees zero gradients: "
-                    "call optimizer.zero_grad() first, before the forward pass.")
-        else:
-            hint = "forgot loss.backward(): without it there are no gradients for step() to use."
-        return checks.failed(exercise, "the parameters never changed.", hint)
-    if not same_params:
-        if not any(c.startswith("zero_grad") for c in calls):
-            return checks.failed(exercise, "the second step moved the parameters too far.",
-                           "forgot optimizer.zero_grad(): PyTorch ADDS new gradients to the old ones, so from the "
-                           "second batch on each step uses the sum of all gradients so far.")
-        return checks.failed(exercise, "after two steps the parameters differ from a correct step.",
-                       "use the optimizer you are given (not a new one) and the loss_fn on (model(xb), yb).")
-    if any(isinstance(r, torch.Tensor) for r in returned):
-        return checks.failed(exercise, "it returns a tensor.",
-                       "return a plain number with loss.item(): a tensor keeps the whole graph alive.")
-    try:
-        values = [float(r) for r in returned]
-    except (TypeError, ValueError):
-        return checks.failed(exercise, f"it returns {returned[0]!r}, not a number.", "return loss.item().")
-    if not all(checks.close(v, e, atol=1e-7, rtol=1e-5) for v, e in zip(values, expected, strict=True)):
-        return checks.failed(exercise, f"it returns {values[0]:.4f}, but the batch loss was {expected[0]:.4f}.",
-                       "return the loss computed on this batch BEFORE the step: loss.item().")
-    checks.passed(exercise, "zero_grad -> forward -> loss -> backward -> step, and the batch loss is returned.")
+    for name, value in zip(("times_full_gradient", "divide_loss_by", "zero_grad_calls"), answers, strict=True):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return checks.failed(exercise, f"{name} should be a number, got {value!r}.")
+    found = checks.first_mistake(times_full_gradient, [
+        (1, "1 would be right if backward() replaced p.grad; it adds to it.",
+         f"each micro-batch's mean-loss gradient is about the size of the full batch's; {k} of them are summed."),
+        (1 / k, f"{times_full_gradient!r} would be an average; backward() sums.",
+         "backward() adds each new gradient to p.grad: nothing divides the sum."),
+        (lambda v: not checks.close(v, k), f"{times_full_gradient!r} is not right.",
+         f"the full-batch loss is the mean of the {k} micro-batch means (equal sizes), and backward() sums."),
+    ])
+    if found is None:
+        found = checks.first_mistake(divide_loss_by, [
+            (16, "16 is the rows per micro-batch; MSELoss already divides by them (mean reduction).",
+             f"only the sum over the {k} micro-batches is left to undo."),
+            (64, "64 is the rows of the full batch; MSELoss already divides each micro-batch loss by its 16 rows.",
+             f"only the sum over the {k} micro-batches is left to undo."),
+            (lambda v: not checks.close(v, k), f"dividing by {divide_loss_by!r} does not give the full-batch gradient.",
+             "divide by the factor your first answer found."),
+        ])
+    if found is None:
+        steps = micro_batches // k
+        found = checks.first_mistake(zero_grad_calls, [
+            (micro_batches, f"{zero_grad_calls!r} calls clear p.grad after every micro-batch: nothing accumulates.",
+             f"clear once per optimizer step, that is once per {k} micro-batches."),
+            (lambda v: not checks.close(v, steps), f"{zero_grad_calls!r} zero_grad() calls is not right.",
+             f"one zero_grad() per optimizer step, and one step per {k} micro-batches."),
+        ])
+    if found is not None:
+        return checks.failed(exercise, *found)
+    checks.passed(exercise, f"the summed gradient is {k}x the full batch's; (loss / {k}).backward() on each "
+                  f"micro-batch gives it exactly, with one zero_grad() and one step() per {k} micro-batches "
+                  f"({micro_batches // k} per epoch).")
 
 
 # --------------------------------------------------------------------------- 06.3 standardise without leakage
@@ -246,105 +191,87 @@ def check_3(standardise: Callable[..., Any]) -> None:
             "mean = train.mean(dim=0); std = train.std(dim=0); return (train - mean) / std, (test - mean) / std.")
 
 
-# --------------------------------------------------------------------------- 06.4 evaluation
-
-
-class _ProbeNet(nn.Module):
-    """A classifier with dropout that records the mode and grad setting of every forward pass."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        generator = torch.Generator().manual_seed(4)
-        self.layer = nn.Linear(4, 3)
-        with torch.no_grad():
-            self.layer.weight.copy_(torch.randn(3, 4, generator=generator))
-            self.layer.bias.zero_()
-        self.dropout = nn.Dropout(p=0.5)
-        self.seen: list[tuple[bool, bool]] = []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.seen.append((self.training, torch.is_grad_enabled()))
-        return self.layer(self.dropout(x))
-
-
-def _probe_problem() -> tuple[_ProbeNet, DataLoader, float, float]:
-    generator = torch.Generator().manual_seed(5)
-    X = torch.randn(23, 4, generator=generator)
-    model = _ProbeNet()
-    with torch.no_grad():
-        labels = model.layer(X).argmax(1)
-        labels[::4] = (labels[::4] + 1) % 3  # some rows wrong, so accuracy is not 1
-    loader = DataLoader(TensorDataset(X, labels), batch_size=5)  # 5, 5, 5, 5, 3: a smaller last batch
-    with torch.no_grad():
-        right = (model.layer(X).argmax(1) == labels).float()
-    batch_means = [right[i:i + 5].mean().item() for i in range(0, len(right), 5)]
-    model.seen.clear()
-    model.train()
-    return model, loader, right.mean().item(), sum(batch_means) / len(batch_means)
+# --------------------------------------------------------------------------- 06.4 what dropout does in train mode
 
 
 @_isolated
-def check_4(evaluate_accuracy: Callable[..., Any]) -> None:
-    """Exercise 06.4: ``evaluate_accuracy(model, loader)`` in eval mode, without gradients, over all rows."""
+def check_4(zeroed_on_average: Any, survivor_scale: Any, same_mean_as_eval: Any, *, p: float = 0.2,
+            units: int = 32) -> None:
+    """Exercise 06.4: ``nn.Dropout(p)`` on ``units`` hidden units, in training mode.
+
+    ``zeroed_on_average``: units set to 0 per row, on average; ``survivor_scale``: the factor the kept
+    units are multiplied by; ``same_mean_as_eval``: True if a unit's average over many draws equals its
+    eval-mode value.
+    """
     exercise = "06.4"
-    if checks.is_placeholder(evaluate_accuracy):
+    answers = (zeroed_on_average, survivor_scale, same_mean_as_eval)
+    if any(checks.is_placeholder(a) for a in answers):
         return checks.not_done(exercise)
-    model, loader, expected, mean_of_batches = _probe_problem()
-    try:
-        got = evaluate_accuracy(model, loader)
-    except NotImplementedError:
-        return checks.not_done(exercise, RAISES_NOT_IMPLEMENTED)
-    except Exception as error:
-        return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}",
-                       "loop over `for xb, yb in loader:`, count (model(xb).argmax(dim=1) == yb).sum(), divide by "
-                       "the number of rows.")
-    if not model.seen:
-        return checks.failed(exercise, "the model was never called.", "call model(xb) for every batch of the loader.")
-    if any(training for training, _ in model.seen):
-        return checks.failed(exercise, "the model was in training mode while you evaluated it.",
-                       "forgot model.eval(): dropout stays active in training mode and drops random inputs, so "
-                       "the accuracy is wrong and changes from run to run.")
-    if any(grad for _, grad in model.seen):
-        return checks.failed(exercise, "gradients were tracked during evaluation.",
-                       "forgot torch.no_grad(): wrap the loop in `with torch.no_grad():` so no graph is built "
-                       "(faster, less memory; evaluation never calls backward).")
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        return checks.failed(exercise, f"it returns {got!r}, not a number.", "return correct / total as a float.")
-    if checks.close(value, expected, atol=1e-6):
-        return checks.passed(exercise, f"eval mode, no gradients, accuracy {value:.4f} over all rows.")
-    found = checks.first_mistake(value, [
-        (mean_of_batches, f"{value:.4f} is the mean of the batch accuracies.",
-         "the last batch is smaller, so averaging batch accuracies weights its rows more: count "
-         "correct rows over all batches and divide by the total number of rows."),
-        (lambda v: checks.close(v, expected * 100, atol=1e-4), f"{value:.4f} is a percentage.",
-         "return a fraction between 0 and 1."),
-    ], atol=1e-6)
-    checks.failed(exercise, *(found or (
-        f"{value:.4f} is not the accuracy ({expected:.4f} expected).",
-        "a prediction is model(xb).argmax(dim=1); accuracy = correct predictions / number of rows.")))
+    if not isinstance(same_mean_as_eval, bool):
+        return checks.failed(exercise, f"same_mean_as_eval should be True or False, got {same_mean_as_eval!r}.")
+    for name, value in (("zeroed_on_average", zeroed_on_average), ("survivor_scale", survivor_scale)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return checks.failed(exercise, f"{name} should be a number, got {value!r}.")
+    zeroed, scale = p * units, 1 / (1 - p)
+    found = checks.first_mistake(zeroed_on_average, [
+        (p, f"{zeroed_on_average!r} is the share of units, not how many.", f"p = {p} of {units} units."),
+        ((1 - p) * units, f"{zeroed_on_average!r} is how many are KEPT.", f"p = {p} is the chance to be zeroed."),
+        (lambda v: not checks.close(v, zeroed), f"{zeroed_on_average!r} units is not right.",
+         f"each unit is zeroed with probability p = {p}, independently: on average p × {units}."),
+    ])
+    if found is None:
+        found = checks.first_mistake(survivor_scale, [
+            (1, "PyTorch does scale the kept units in training mode (inverted dropout).",
+             "without a scale the average unit would be smaller in training than in eval mode."),
+            (1 - p, f"{survivor_scale!r} shrinks the kept units; they are scaled UP.",
+             f"the kept units must make up for the {p:.0%} that are zeroed."),
+            (lambda v: not checks.close(v, scale), f"a factor of {survivor_scale!r} is not right.",
+             f"a unit survives with probability 1 − p = {1 - p:g}; which factor keeps its average unchanged?"),
+        ])
+    if found is None and not same_mean_as_eval:
+        found = ("on average over many draws, a unit in training mode equals its eval-mode value.",
+                 f"its mean is (1 − p) × {scale:g} × value + p × 0 = value: that is what the scale is for.")
+    if found is not None:
+        return checks.failed(exercise, *found)
+    checks.passed(exercise, f"about {zeroed:g} of {units} units are zeroed, the rest are multiplied by {scale:g}, so "
+                  "the average matches eval mode; any single forward pass in training mode is still random.")
 
 
-# --------------------------------------------------------------------------- 06.5 a learning rate that settles
+# --------------------------------------------------------------------------- 06.5 the stability limit with momentum
 
 
 @_isolated
-def check_5(lr: Any) -> None:
-    """Exercise 06.5: a learning rate with which 10 steps of plain SGD settle in a minimum of the bumpy curve."""
+def check_5(largest_stable_lr: Any, *, momentum: float = 0.5) -> None:
+    """Exercise 06.5: the largest learning rate with which SGD(momentum) stays stable on the ravine."""
     exercise = "06.5"
-    if checks.is_placeholder(lr):
+    if checks.is_placeholder(largest_stable_lr):
         return checks.not_done(exercise)
-    try:
-        walk = landscapes.trajectory("bumpy", "sgd", lr=lr, momentum=0.0, steps=10)
-    except landscapes.LandscapeError as error:
-        return checks.failed(exercise, str(error), "try a number between 0.001 and 0.1.")
-    outcome = landscapes.describe(walk)
-    if outcome.kind == "converged":
-        return checks.passed(exercise, f"with lr={lr:g} SGD {outcome.text}")
-    if outcome.kind == "still far":
-        hint = f"lr={lr:g} is too small: the steps are tiny and 10 of them do not get there. Try a larger value."
-    else:
-        hint = (f"lr={lr:g} is too large: the walk is {outcome.kind} (it overshoots the minimum). "
-                "Try a smaller value.")
-    checks.failed(exercise, f"with lr={lr:g}: {outcome.text}", hint)
+    if isinstance(largest_stable_lr, bool) or not isinstance(largest_stable_lr, int | float):
+        return checks.failed(exercise, f"largest_stable_lr should be a number, got {largest_stable_lr!r}.")
+    limit = (1 + momentum) / 2  # eta * 4 = 2 (1 + mu): the y root reaches z = -1
+    if checks.close(largest_stable_lr, limit, atol=0.005):
+        below = landscapes.trajectory("ravine", "sgd", lr=0.98 * limit, momentum=momentum, steps=200)
+        above = landscapes.trajectory("ravine", "sgd", lr=1.02 * limit, momentum=momentum, steps=200)
+        return checks.passed(exercise, f"η < (1 + μ)/2 = {limit:g}. Check: at lr {0.98 * limit:.3g} the walk "
+                             f"{landscapes.describe(below).headline}, at {1.02 * limit:.3g} it "
+                             f"{landscapes.describe(above).headline}.")
+    found = checks.first_mistake(largest_stable_lr, [
+        (0.5, "0.5 is the limit WITHOUT momentum (4η < 2).", "put z = −1 into the polynomial with μ = 0.5."),
+        (0.25, "0.25 is where plain SGD starts to bounce (1 − 4η < 0), not where it becomes unstable.",
+         "the limit is where a bounce stops shrinking: z = −1."),
+        (0.5 / (1 - momentum), f"{largest_stable_lr!r} multiplies the plain limit by 1/(1 − μ).",
+         "that factor is the step on a steady slope; across the valley the gradient flips sign every step, and "
+         "the limit grows only by (1 + μ)."),
+    ], atol=0.005)
+    if found is None:
+        try:
+            walk = landscapes.trajectory("ravine", "sgd", lr=largest_stable_lr, momentum=momentum, steps=200)
+        except landscapes.LandscapeError as error:
+            return checks.failed(exercise, str(error), "a learning rate is a positive number.")
+        if walk.diverged:
+            found = (f"at lr {largest_stable_lr:g} the walk {landscapes.describe(walk).headline}: too large.",
+                     "put z = −1 into z² − (1 + μ − 4η) z + μ = 0 and solve for η.")
+        else:
+            found = (f"lr {largest_stable_lr:g} is stable, but it is not the largest.",
+                     "put z = −1 into z² − (1 + μ − 4η) z + μ = 0 and solve for η.")
+    checks.failed(exercise, *found)

@@ -53,113 +53,34 @@ def test_1_not_done(capsys):
 # ------------------------------------------------------------------ 06.2
 
 
-def good_step(model, xb, yb, loss_fn, optimizer):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def zero_grad_last(model, xb, yb, loss_fn, optimizer):
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-    return loss.item()
-
-
-def model_zero_grad(model, xb, yb, loss_fn, optimizer):
-    model.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def no_zero_grad(model, xb, yb, loss_fn, optimizer):
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def no_backward(model, xb, yb, loss_fn, optimizer):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    optimizer.step()
-    return loss.item()
-
-
-def no_step(model, xb, yb, loss_fn, optimizer):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    return loss.item()
-
-
-def zero_grad_between(model, xb, yb, loss_fn, optimizer):
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.zero_grad()
-    optimizer.step()
-    return loss.item()
-
-
-def returns_tensor(model, xb, yb, loss_fn, optimizer):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss
-
-
-def returns_nothing(model, xb, yb, loss_fn, optimizer):
-    good_step(model, xb, yb, loss_fn, optimizer)
-
-
-def loss_after_step(model, xb, yb, loss_fn, optimizer):
-    good_step(model, xb, yb, loss_fn, optimizer)
-    return loss_fn(model(xb), yb).item()
-
-
-def new_optimizer(model, xb, yb, loss_fn, optimizer):
-    return good_step(model, xb, yb, loss_fn, torch.optim.SGD(model.parameters(), lr=0.5))
-
-
-def not_written(model, xb, yb, loss_fn, optimizer):
-    raise NotImplementedError
-
-
-@pytest.mark.parametrize("fn", [good_step, zero_grad_last, model_zero_grad])
-def test_2_right(capsys, fn):
-    ex06.check_2(fn)
-    assert "✅ Exercise 06.2 passed" in out(capsys)
+def test_2_right(capsys):
+    assert ex06.check_2(4, 4, 80) is None
+    text = out(capsys)
+    assert "✅ Exercise 06.2 passed" in text and "80 per epoch" in text
 
 
 @pytest.mark.parametrize(
-    "fn, hint",
-    [
-        (no_zero_grad, "forgot optimizer.zero_grad()"),
-        (no_backward, "forgot loss.backward()"),
-        (no_step, "forgot optimizer.step()"),
-        (zero_grad_between, "zero_grad() runs between backward() and step()"),
-        (returns_tensor, "loss.item()"),
-        (returns_nothing, "return loss.item()"),
-        (loss_after_step, "BEFORE the step"),
-        (new_optimizer, "use the optimizer you are given"),
-        (lambda *args: 1 / 0, "raised ZeroDivisionError"),
-    ],
+    "answer, hint",
+    [((1, 4, 80), "it adds to it"),
+     ((0.25, 4, 80), "backward() sums"),
+     ((3, 4, 80), "is not right"),
+     ((4, 16, 80), "mean reduction"),
+     ((4, 64, 80), "rows of the full batch"),
+     ((4, 2, 80), "divide by the factor"),
+     ((4, 4, 320), "nothing accumulates"),
+     ((4, 4, 4), "one zero_grad() per optimizer step"),
+     (("four", 4, 80), "should be a number"),
+     ((4, True, 80), "should be a number")],
 )
-def test_2_mistakes(capsys, fn, hint):
-    ex06.check_2(fn)
+def test_2_mistakes(capsys, answer, hint):
+    ex06.check_2(*answer)
     text = out(capsys)
     assert "❌ Exercise 06.2 is not right yet" in text and hint in text
 
 
 def test_2_not_done(capsys):
-    ex06.check_2(...)
-    ex06.check_2(not_written)
+    ex06.check_2(..., ..., ...)
+    ex06.check_2(4, ..., 80)
     text = out(capsys)
     assert text.count("⏳ Exercise 06.2 is not done yet") == 2
 
@@ -168,8 +89,9 @@ def test_checks_leave_the_global_random_state_alone():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    ex06.check_2(good_step)
-    ex06.check_4(lambda model, loader: 0.5)
+    ex06.check_2(4, 4, 80)
+    ex06.check_4(6.4, 1.25, True)
+    ex06.check_5(0.75)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -229,71 +151,50 @@ def test_3_not_done(capsys):
 # ------------------------------------------------------------------ 06.4
 
 
-def right_eval(model, loader):
-    model.eval()
-    correct = total = 0
-    with torch.no_grad():
-        for xb, yb in loader:
-            correct += (model(xb).argmax(1) == yb).sum().item()
-            total += len(yb)
-    return correct / total
-
-
 def test_4_right(capsys):
-    ex06.check_4(right_eval)
-    assert "✅ Exercise 06.4 passed" in out(capsys)
-
-
-def forgot_eval(model, loader):
-    with torch.no_grad():
-        return sum((model(xb).argmax(1) == yb).sum().item() for xb, yb in loader) / len(loader.dataset)
-
-
-def forgot_no_grad(model, loader):
-    model.eval()
-    return sum((model(xb).argmax(1) == yb).sum().item() for xb, yb in loader) / len(loader.dataset)
-
-
-def mean_of_batches(model, loader):
-    model.eval()
-    with torch.no_grad():
-        scores = [(model(xb).argmax(1) == yb).float().mean().item() for xb, yb in loader]
-    return sum(scores) / len(scores)
-
-
-def percent(model, loader):
-    return 100 * right_eval(model, loader)
+    ex06.check_4(6.4, 1.25, True)
+    text = out(capsys)
+    assert "✅ Exercise 06.4 passed" in text and "multiplied by 1.25" in text
 
 
 @pytest.mark.parametrize(
-    "fn, hint",
-    [(forgot_eval, "forgot model.eval()"), (forgot_no_grad, "forgot torch.no_grad()"),
-     (mean_of_batches, "the last batch is smaller"), (percent, "a fraction between 0 and 1"),
-     (lambda model, loader: 0.5, "the model was never called")],
+    "answer, hint",
+    [((0.2, 1.25, True), "the share of units"),
+     ((25.6, 1.25, True), "how many are KEPT"),
+     ((6, 1.25, True), "on average p"),
+     ((6.4, 1, True), "inverted dropout"),
+     ((6.4, 0.8, True), "scaled UP"),
+     ((6.4, 2, True), "which factor keeps its average"),
+     ((6.4, 1.25, False), "that is what the scale is for"),
+     ((6.4, 1.25, "yes"), "should be True or False"),
+     (("6.4", 1.25, True), "should be a number")],
 )
-def test_4_mistakes(capsys, fn, hint):
-    ex06.check_4(fn)
+def test_4_mistakes(capsys, answer, hint):
+    ex06.check_4(*answer)
     text = out(capsys)
     assert "❌ Exercise 06.4 is not right yet" in text and hint in text
 
 
 def test_4_not_done(capsys):
-    ex06.check_4(...)
-    assert "⏳ Exercise 06.4 is not done yet" in out(capsys)
+    ex06.check_4(..., ..., ...)
+    ex06.check_4(6.4, ..., True)
+    assert out(capsys).count("⏳ Exercise 06.4 is not done yet") == 2
 
 
 # ------------------------------------------------------------------ 06.5
 
 
-@pytest.mark.parametrize("lr", [0.03, 0.05])
+@pytest.mark.parametrize("lr", [0.75, 0.752])
 def test_5_right(capsys, lr):
     ex06.check_5(lr)
-    assert "✅ Exercise 06.5 passed" in out(capsys)
+    text = out(capsys)
+    assert "✅ Exercise 06.5 passed" in text and "converged" in text and "diverged" in text
 
 
 @pytest.mark.parametrize(
     "lr, hint",
-    [(0.001, "too small"), (0.01, "too small"), (0.1, "too large"), (0.2, "too large"), (-0.1, "between 0.001 and 0.1")],
+    [(0.5, "WITHOUT momentum"), (0.25, "starts to bounce"), (1.0, "1/(1 − μ)"), (0.6, "not the largest"),
+     (0.9, "too large"), (-0.1, "positive number"), ("0.75", "should be a number")],
 )
 def test_5_mistakes(capsys, lr, hint):
     ex06.check_5(lr)

@@ -250,3 +250,15 @@ def test_ravine_stability_edge_follows_the_y_factor():
     _, diverged = smap.after(200)
     assert diverged[0].tolist() == [False, False, False, True]
     assert not diverged[1].any()  # with momentum μ the edge moves to η = (1 + μ)/2
+
+
+@pytest.mark.parametrize("lr, momentum", [(0.5, 0.0), (10 ** -0.3, 0.0), (0.75, 0.5)])
+def test_at_the_stability_limit_more_steps_are_not_advised(lr, momentum):
+    outcome = landscapes.describe(landscapes.trajectory("ravine", "sgd", lr=lr, momentum=momentum, steps=40))
+    assert outcome.kind == "oscillating"
+    assert "stability limit" in outcome.text and "more steps will not help" in outcome.text
+
+
+def test_a_shrinking_oscillation_still_gets_more_steps_advice():
+    outcome = landscapes.describe(landscapes.trajectory("ravine", "sgd", lr=0.49, steps=40))
+    assert outcome.kind == "oscillating" and "give it more steps" in outcome.text

@@ -374,11 +374,28 @@ def _uphill_fraction(losses: list[float]) -> float:
     return ups / (len(tail) - 1)
 
 
+def _bounces_do_not_shrink(losses: list[float]) -> bool:
+    """True if the loss peaks of the last quarter are no lower than those of the quarter before.
+
+    That is a walk at or beyond the stability limit (on a quadratic: a linear factor of -1 or below),
+    where more steps never help.
+    """
+    if len(losses) < 8:
+        return False
+    q = len(losses) // 4
+    before, last = max(losses[-2 * q : -q]), max(losses[-q:])
+    return last >= 0.97 * before
+
+
 def _overshoot_advice(walk: Trajectory) -> str:
     """Why a walk overshoots and what to lower: only name a momentum the walk actually has."""
+    name = momentum_name(walk.optimizer)
+    lower = "the learning rate" if walk.momentum == 0 else f"the learning rate or the {name}"
+    if _bounces_do_not_shrink(walk.losses):
+        return (f"The bounces do not shrink: this setting is at or beyond the stability limit, so more steps "
+                f"will not help. Lower {lower}.")
     if walk.momentum == 0:
         return "The steps are too big for the curvature: lower the learning rate, or give it more steps."
-    name = momentum_name(walk.optimizer)
     return (f"The steps are too big for the curvature, or the {name} carries it past the minimum: lower the "
             f"learning rate or the {name}, or give it more steps.")
 
