@@ -15,21 +15,66 @@ def _as_tensor(a: Any, b: torch.Tensor) -> bool:
     return isinstance(a, torch.Tensor) and checks.close(a.double(), b.double())
 
 
-def check_1(grid: Any) -> None:
-    """Exercise 01.1: a (3, 4) float32 tensor holding 0, 1, ..., 11 row by row."""
+# The expressions of exercise 01.1: for each, does it give a view of `g`, a copy, or an error?
+EXPRESSIONS_1: dict[str, tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = {
+    "a": ("g.view(4, 3)", lambda g: g.view(4, 3)),
+    "b": ("g.T.view(12)", lambda g: g.T.view(12)),
+    "c": ("g.T.reshape(12)", lambda g: g.T.reshape(12)),
+    "d": ("g[:, 1:].view(9)", lambda g: g[:, 1:].view(9)),
+    "e": ("g[1].view(2, 2)", lambda g: g[1].view(2, 2)),
+    "f": ("g.T.contiguous().view(12)", lambda g: g.T.contiguous().view(12)),
+}
+_ANSWERS_1 = ("view", "copy", "error")
+
+
+def _kind(g: torch.Tensor, expression: Callable[[torch.Tensor], torch.Tensor]) -> str:
+    try:
+        result = expression(g)
+    except RuntimeError:
+        return "error"
+    return "view" if result.untyped_storage().data_ptr() == g.untyped_storage().data_ptr() else "copy"
+
+
+def expected_kinds_1() -> dict[str, str]:
+    """Run the six expressions on ``g = torch.arange(12).reshape(3, 4)``: "view", "copy" or "error" for each."""
+    g = torch.arange(12).reshape(3, 4)
+    return {key: _kind(g, expression) for key, (_, expression) in EXPRESSIONS_1.items()}
+
+
+_WHY_1 = {
+    "a": "g is contiguous, so any shape with 12 elements is a view.",
+    "b": "g.T has strides (1, 4): one flat dimension would need a fixed step, so view refuses.",
+    "c": "reshape falls back to a copy where view would refuse (as in b).",
+    "d": "g[:, 1:] skips one element per row: no single step walks its 9 elements, so view refuses.",
+    "e": "g[1] is one row, 4 neighbours in memory: view(2, 2) is a view.",
+    "f": "contiguous() copies g.T into new memory in row order; the view is then of that copy.",
+}
+
+
+def check_1(predictions: Any) -> None:
+    """Exercise 01.1: predict, for each expression, whether it gives a view of ``g``, a copy, or an error."""
     ex = "01.1"
-    expected = torch.arange(12, dtype=torch.float32).reshape(3, 4)
-    found = None if checks.is_placeholder(grid) else checks.first_mistake(grid, [
-        (lambda a: _as_tensor(a, expected + 1), "the values run from 1 to 12.",
-         "torch.arange(12) starts at 0 and stops before 12; arange(1, 13) is off by one."),
-        (lambda a: _as_tensor(a, torch.arange(12.0).reshape(4, 3).T),
-         "the numbers run down the columns instead of along the rows.",
-         "reshape(3, 4) fills row by row; reshape(4, 3) followed by .T fills column by column."),
-    ])
-    if found:
-        checks.failed(ex, *found)
+    if checks.is_placeholder(predictions):
+        checks.not_done(ex)
         return
-    checks.check_tensor(ex, grid, expected, success="a (3, 4) float32 grid of 0..11.")
+    expected = expected_kinds_1()
+    if not isinstance(predictions, dict) or set(predictions) != set(expected):
+        checks.failed(ex, f"expected a dict with the keys {sorted(expected)}, got {predictions!r}.",
+                      'write predictions = {"a": "view", "b": ..., ...}, one entry per expression.')
+        return
+    bad = [k for k in sorted(expected) if predictions[k] not in _ANSWERS_1]
+    if bad:
+        checks.failed(ex, f"the prediction for {bad[0]} is {predictions[bad[0]]!r}.",
+                      'each prediction is one of the strings "view", "copy" or "error".')
+        return
+    wrong = [k for k in sorted(expected) if predictions[k] != expected[k]]
+    if wrong:
+        k = wrong[0]
+        checks.failed(ex, f"{len(wrong)} of 6 predictions are off; the first: {EXPRESSIONS_1[k][0]} gives "
+                          f"a{'n' if expected[k] == 'error' else ''} {expected[k]}, not a"
+                          f"{'n' if predictions[k] == 'error' else ''} {predictions[k]}.", _WHY_1[k])
+        return
+    checks.passed(ex, "all 6 right: view needs strides that fit, reshape copies when they do not.")
 
 
 def check_2(standardised: Any, readings: torch.Tensor) -> None:
@@ -65,25 +110,30 @@ def check_2(standardised: Any, readings: torch.Tensor) -> None:
                         success="each column now has mean 0 and std 1.")
 
 
-def check_3(predicted: Any, logits: torch.Tensor) -> None:
-    """Exercise 01.3: the predicted class of each row of ``logits`` (batch, classes)."""
+def check_3(confident: Any, logits: torch.Tensor) -> None:
+    """Exercise 01.3: the predicted classes of only the rows whose highest score is above 2.0, in row order."""
     ex = "01.3"
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
         raise ValueError("check_3 needs the notebook's `logits`: a 2-D tensor. Re-run the cell that defines it.")
-    expected = logits.argmax(dim=1)
-    found = None if checks.is_placeholder(predicted) else checks.first_mistake(predicted, [
-        (lambda a: _as_tensor(a, logits.argmax(dim=0)) and not _as_tensor(a, expected),
-         f"the shape is {tuple(getattr(predicted, 'shape', ()))}: one entry per class, not per row.",
-         "argmax(dim=0) looks down each column (class); use dim=1 for one class per row."),
-        (lambda a: _as_tensor(a, logits.max(dim=1).values), "these are the largest scores, not their positions.",
-         "max() gives the values; argmax(dim=1) gives the index of the largest value: the class."),
-        (lambda a: isinstance(a, torch.Tensor) and a.numel() == 1 and logits.shape[0] > 1,
-         "a single number for the whole batch.", "without dim, argmax flattens the tensor: pass dim=1."),
+    keep = logits.max(dim=1).values > 2.0
+    expected = logits.argmax(dim=1)[keep]
+    found = None if checks.is_placeholder(confident) else checks.first_mistake(confident, [
+        (lambda a: _as_tensor(a, logits[logits > 2.0]), "these are the high scores themselves, not classes.",
+         "logits[logits > 2.0] picks the scores above 2.0 (a 2-D mask gives a 1-D tensor of values); "
+         "you want the argmax of the rows whose largest score passes 2.0."),
+        (lambda a: _as_tensor(a, logits.argmax(dim=1)[logits.max(dim=1).values >= 2.0]),
+         "one row too many: a row whose best score is exactly 2.0 is not above 2.0.", "use > rather than >=."),
+        (lambda a: _as_tensor(a, logits.argmax(dim=1)), "these are the classes of every row.",
+         "keep only the rows whose highest score (logits.max(dim=1).values) is above 2.0: a 1-D mask."),
+        (lambda a: _as_tensor(a, keep.nonzero().flatten()), "these are the row numbers, not their classes.",
+         "index the predicted classes, logits.argmax(dim=1), with the mask of confident rows."),
+        (lambda a: _as_tensor(a, logits.max(dim=1).values[keep]), "these are the top scores, not their positions.",
+         "argmax gives the class (the position of the largest score); max().values gives the score."),
     ])
     if found:
         checks.failed(ex, *found)
         return
-    checks.check_tensor(ex, predicted, expected, success="one predicted class per row.")
+    checks.check_tensor(ex, confident, expected, success=f"{expected.numel()} confident rows, classes {expected.tolist()}.")
 
 
 # --------------------------------------------------------------------------- 01.4: predict, then check

@@ -83,58 +83,51 @@ def check_1(y_predicted: Any, layer: nn.Linear, x: torch.Tensor) -> None:
 # --------------------------------------------------------------------------- 02.2
 
 
-def check_2(model: Any) -> None:
-    """Exercise 02.2: 8 input features -> 4 hidden units -> ReLU -> 1 output."""
+def check_2(n_tensors: Any, keys: Any, mystery: nn.Module) -> None:
+    """Exercise 02.2: predict how many parameter tensors ``mystery`` has and the keys of its ``state_dict()``."""
     ex = "02.2"
-    if checks.is_placeholder(model):
+    if not isinstance(mystery, nn.Sequential):
+        raise ValueError("check_2 needs the notebook's `mystery` network (an nn.Sequential). Re-run the cell that "
+                         "defines it.")
+    if checks.is_placeholder(n_tensors) or checks.is_placeholder(keys):
         checks.not_done(ex)
         return
-    if not isinstance(model, nn.Module):
-        checks.failed(ex, f"expected an nn.Module (for example nn.Sequential(...)), got a "
-                      f"{type(model).__name__}.", "build it with nn.Sequential(layer, activation, layer).")
+    expected_n = len(list(mystery.parameters()))
+    expected_keys = list(mystery.state_dict())
+    linears = [m for m in mystery if isinstance(m, nn.Linear)]
+    if isinstance(n_tensors, bool) or not isinstance(n_tensors, int):
+        checks.failed(ex, f"n_tensors should be a whole number, got {n_tensors!r}.",
+                      "count the tensors that parameters() yields: one weight and one bias per Linear layer.")
         return
-    sizes = [(m.in_features, m.out_features) for m in _linears(model)]
-    if sizes == [(4, 8), (1, 4)]:
-        checks.failed(ex, f"the Linear layers are {sizes} as (in, out).",
-                      "in_features and out_features are swapped: nn.Linear(in_features, out_features), "
-              "so the first layer is nn.Linear(8, 4).")
+    if n_tensors != expected_n:
+        problem, hint = checks.first_mistake(n_tensors, [
+            (len(mystery), f"{len(mystery)} is the number of modules.",
+             "ReLU has no parameters, and each Linear layer has two tensors: a weight and a bias."),
+            (len(linears), f"{len(linears)} is the number of Linear layers.",
+             "each Linear layer holds two parameter tensors: its weight and its bias."),
+        ], atol=0) or (f"{n_tensors} is not the number of parameter tensors.",
+                       "parameters() yields one weight and one bias for every Linear layer, nothing for ReLU.")
+        checks.failed(ex, problem, hint)
         return
-    if len(sizes) != 2:
-        checks.failed(ex, f"found {len(sizes)} Linear layers; the network needs exactly two.",
-                      "one hidden layer (8 -> 4) and one output layer (4 -> 1).")
+    if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+        checks.failed(ex, f"keys should be a list of strings, got {keys!r}.", 'write them like ["0.weight", ...].')
         return
-    if sizes[0][0] != 8:
-        checks.failed(ex, f"the first layer takes {sizes[0][0]} features.",
-                      "each row of the data has 8 features, so the first layer needs in_features=8.")
+    keys = list(keys)
+    if keys == expected_keys:
+        checks.passed(ex, f"{expected_n} tensors; the keys use each module's index in the Sequential, and the ReLUs "
+                          "(no parameters) leave gaps: " + ", ".join(expected_keys) + ".")
         return
-    if sizes[1][1] != 1:
-        checks.failed(ex, f"the output layer gives {sizes[1][1]} numbers per row.",
-                      "one output per row: the last layer needs out_features=1.")
-        return
-    if sizes[0][1] != 4:
-        checks.failed(ex, f"the hidden layer has {sizes[0][1]} units instead of 4.",
-                      "the hidden layer is nn.Linear(8, 4).")
-        return
-    mismatch = first_size_mismatch(model)
-    if mismatch:
-        checks.failed(ex, mismatch + ".", "out_features of one layer must equal in_features of the next.")
-        return
-    if not any(isinstance(m, nn.ReLU) for m in model.modules()):
-        checks.failed(ex, "there is no nn.ReLU in the network.",
-                      "put nn.ReLU() between the two Linear layers (notebook 03 shows why it matters).")
-        return
-    try:
-        with torch.no_grad():
-            out = model(torch.zeros(5, 8))
-    except Exception as error:
-        checks.failed(ex, f"the model raised {type(error).__name__} on a (5, 8) batch: {error}",
-                      "list the modules in the order data flows through them: Linear, ReLU, Linear.")
-        return
-    if tuple(out.shape) != (5, 1):
-        checks.failed(ex, f"a (5, 8) batch gives shape {tuple(out.shape)}.",
-                      "the output should have one column per row of input.")
-        return
-    checks.passed(ex, "8 -> 4 -> ReLU -> 1, and a (5, 8) batch gives (5, 1).")
+    consecutive = [f"{i}.{name}" for i in range(len(linears)) for name in ("weight", "bias")]
+    if keys == consecutive:
+        hint = "the ReLUs take an index in the Sequential too, so the Linear layers are 0, 2 and 4."
+        problem = "the Linear layers are numbered 0, 1, 2."
+    elif sorted(keys) == sorted(expected_keys):
+        problem, hint = "the right keys, in another order.", "state_dict() lists each layer's weight, then its bias, layer by layer."
+    elif all(k.endswith("weight") for k in keys):
+        problem, hint = "only weights.", "every Linear layer also has a bias, with its own key."
+    else:
+        problem, hint = f"{keys} are not the keys.", "each key is '<index in the Sequential>.<weight or bias>'."
+    checks.failed(ex, problem, hint)
 
 
 # --------------------------------------------------------------------------- 02.3
@@ -219,36 +212,40 @@ def check_4(bias: Any) -> None:
 # --------------------------------------------------------------------------- 02.5
 
 
-def check_5(fixed_model: Any) -> None:
-    """Exercise 02.5: repair Linear(92, 4) -> Linear(4, 69) -> Linear(269, 1) by changing one number."""
+def check_5(fixed_reader: Any) -> None:
+    """Exercise 02.5: repair ``Sequential(Linear(64, 32), ReLU(), Linear(23, 10))`` so that it reads (N, 1, 8, 8) digits.
+
+    Two things are wrong: the images are not flattened (a Linear layer acts on the last dimension, the 8 pixels of a
+    row), and 32 features meet a layer that expects 23. The fixed reader gives (N, 10) scores for (N, 1, 8, 8) images.
+    """
     ex = "02.5"
-    if checks.is_placeholder(fixed_model):
+    if checks.is_placeholder(fixed_reader):
         checks.not_done(ex)
         return
-    if not isinstance(fixed_model, nn.Module):
-        checks.failed(ex, f"expected an nn.Module, got a {type(fixed_model).__name__}.",
+    if not isinstance(fixed_reader, nn.Module):
+        checks.failed(ex, f"expected an nn.Module, got a {type(fixed_reader).__name__}.",
                       "write the corrected nn.Sequential(...).")
         return
-    layers = _linears(fixed_model)
-    if not layers or layers[0].in_features != 92:
-        got = layers[0].in_features if layers else "no Linear layer"
-        checks.failed(ex, f"the first layer takes {got} features.",
-                      "the data has 92 features per row: keep nn.Linear(92, 4) as the first layer.")
+    images = torch.zeros(5, 1, 8, 8)
+    try:
+        with torch.no_grad():
+            scores = fixed_reader(images)
+    except RuntimeError as error:
+        message = str(error)
+        if "40x8" in message or "8x8" in message or "5x8" in message:
+            checks.failed(ex, f"the forward pass still fails ({message.split(chr(10))[0]}): the first Linear layer "
+                              "gets rows of 8 numbers.",
+                          "a Linear layer works on the last dimension, one row of 8 pixels here; put nn.Flatten() first "
+                          "so that it gets all 64 pixels of an image.")
+            return
+        mismatch = first_size_mismatch(fixed_reader)
+        checks.failed(ex, (mismatch or f"the forward pass fails: {message.splitlines()[0]}") + ".",
+                      "each layer's out_features must equal the next layer's in_features (32 -> 32).")
         return
-    mismatch = first_size_mismatch(fixed_model)
-    if mismatch:
-        checks.failed(ex, mismatch + ", so the forward pass still fails.",
-                      "one layer's out_features must equal the next layer's in_features (here 69 -> 69).")
+    if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (5, 10):
+        got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        checks.failed(ex, f"5 images give {got}, not one row of 10 class scores per image (5, 10).",
+                      "flatten each image to 64 numbers and keep 10 outputs at the end.")
         return
-    with torch.no_grad():
-        out = fixed_model(torch.zeros(3, 92))
-    if tuple(out.shape) != (3, 1):
-        checks.failed(ex, f"a (3, 92) batch gives shape {tuple(out.shape)}.",
-                      "the model should still predict one number per row: keep out_features=1 at the end.")
-        return
-    sizes = [(m.in_features, m.out_features) for m in layers]
-    if sizes not in ([(92, 4), (4, 69), (69, 1)], [(92, 4), (4, 269), (269, 1)]):
-        checks.failed(ex, f"it runs, but the layers are now {sizes}.",
-                      "change just one number of the original model: the 269 or the 69.")
-        return
-    checks.passed(ex, f"{sizes} chains, and a (3, 92) batch gives (3, 1).")
+    checks.passed(ex, "nn.Flatten() turns (5, 1, 8, 8) into (5, 64), and 32 features now meet a layer that expects 32: "
+                      "(5, 10) scores.")

@@ -44,7 +44,7 @@ def loan_figure(weights: Sequence[float], bias: float) -> Figure:
 
 
 def describe_rule(approved: torch.Tensor, X: torch.Tensor) -> str:
-    """Name the rule that the approved rows follow when it depends only on how many conditions are met."""
+    """Name the rule that the approved rows follow: a count of the conditions met, or one condition alone."""
     met = X.sum(dim=1)
     k = X.shape[1]
     if approved.all():
@@ -57,6 +57,10 @@ def describe_rule(approved: torch.Tensor, X: torch.Tensor) -> str:
     for m in range(k):
         if torch.equal(approved, met <= m):
             return f"at most {m} of the {k} conditions" if m else "only applicants meeting none of the conditions"
+    for i in range(k):
+        if torch.equal(approved, X[:, i] > 0.5):
+            name = f" ({LOAN_FACTS[i]})" if k == len(LOAN_FACTS) else ""
+            return f"exactly condition {i + 1}{name} decides: the others do not matter"
     return "not a count rule: which conditions are met matters, not just how many"
 
 

@@ -4,6 +4,7 @@
 * ``draw_table`` / ``broadcast_figure`` (draw): a 2-D tensor as a grid of boxes; ``a + b`` with the
   copies that broadcasting pretends to make shown faded.
 * ``BroadcastExplorer``: the thin widget shell, a menu that picks the shape of ``b``.
+* ``memory_offsets`` (pure) / ``strides_figure`` (draws): where in memory each element of a 2-D view lives.
 """
 
 from __future__ import annotations
@@ -115,3 +116,44 @@ class BroadcastExplorer(Explorer):
 
     def on_redraw(self) -> None:
         self.status.value = self.sentence
+
+
+def memory_offsets(view: torch.Tensor) -> torch.Tensor:
+    """For a 2-D tensor: the position in its storage of every element, ``offset + i * stride[0] + j * stride[1]``."""
+    if view.dim() != 2:
+        raise ValueError(f"memory_offsets reads 2-D tensors; got shape {tuple(view.shape)}.")
+    rows, cols = view.shape
+    s0, s1 = view.stride()
+    return view.storage_offset() + torch.arange(rows)[:, None] * s0 + torch.arange(cols)[None, :] * s1
+
+
+def strides_figure(views: dict[str, torch.Tensor]) -> Figure:
+    """One row per 2-D view: the storage cells, coloured by the view's row that reads them, and the view as a grid
+    whose cells give the memory position each element is read from."""
+    if not views or any(v.dim() != 2 for v in views.values()):
+        raise ValueError("strides_figure needs a dict of 2-D tensors, e.g. {'as_grid': g, 'as_grid.T': g.T}.")
+    n_cells = max(int(memory_offsets(v).max()) + 1 for v in views.values())
+    fig, axes = plt.subplots(len(views), 1, figsize=(9, 1.9 * len(views)))
+    axes = np.atleast_1d(axes)
+    for ax, (name, view) in zip(axes, views.items(), strict=True):
+        offsets = memory_offsets(view)
+        row_of = {int(o): i for (i, _), o in np.ndenumerate(offsets.numpy())}
+        for k in range(n_cells):
+            colour = plt.cm.tab10(row_of[k] % 10) if k in row_of else "white"
+            ax.add_patch(plt.Rectangle((k, 0), 1, 1, facecolor=colour, alpha=0.5, edgecolor="black"))
+            ax.text(k + 0.5, 0.5, str(k), ha="center", va="center", fontsize=9)
+        ax.text(n_cells / 2, 1.3, "memory: 12 cells in a row (colour = the row of the view that reads them)",
+                ha="center", fontsize=9)
+        left = n_cells + 1.5
+        for (i, j), o in np.ndenumerate(offsets.numpy()):
+            ax.add_patch(plt.Rectangle((left + j * 0.8, 0.9 - (i + 1) * 0.8 + 0.8), 0.8, 0.8,
+                                       facecolor=plt.cm.tab10(i % 10), alpha=0.5, edgecolor="black"))
+            ax.text(left + j * 0.8 + 0.4, 0.9 - i * 0.8 + 0.4, str(o), ha="center", va="center", fontsize=8)
+        ax.text(left + view.shape[1] * 0.4, 1.9, f"{name}: shape {tuple(view.shape)}, strides {view.stride()}",
+                ha="center", fontsize=9)
+        ax.set_xlim(-0.2, left + view.shape[1] * 0.8 + 0.5)
+        ax.set_ylim(0.9 - (view.shape[0] - 1) * 0.8 - 0.2, 2.3)
+        ax.set_aspect("equal")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

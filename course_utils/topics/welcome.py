@@ -3,9 +3,12 @@
 * ``mean_digit`` (pure): the mean image of one class and how many images it averages.
 * ``mean_digit_figure`` (draws): that image as a small figure.
 * ``MeanDigitExplorer``: the thin widget shell, a slider that picks the class.
+* ``tested_versions`` / ``version_lines``: the pins of requirements.txt, and installed versions compared with them.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
@@ -67,3 +70,39 @@ class MeanDigitExplorer(Explorer):
 
     def on_redraw(self) -> None:
         self.status.value = f"{self.count} images of a '{self.digit.value}', averaged pixel by pixel"
+
+
+def tested_versions(requirements: str | Path | None = None) -> dict[str, str]:
+    """The exact pins (``name==version``) of the course's ``requirements.txt``, keyed by lower-case name.
+
+    With no argument it reads the file at the repository root, next to the ``course_utils`` package; it returns
+    an empty dict when that file is not there (an installed copy of the package without the repository).
+    """
+    path = Path(requirements) if requirements is not None else Path(__file__).resolve().parents[2] / "requirements.txt"
+    if requirements is not None and not path.is_file():
+        raise ValueError(f"no requirements file at {str(path)!r}; pass the path of the course's requirements.txt.")
+    if not path.is_file():
+        return {}
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def version_lines(installed: dict[str, str], tested: dict[str, str]) -> list[str]:
+    """One line per package: its installed version and whether it matches the tested one (pure)."""
+    lines = []
+    for name, version in installed.items():
+        version = version.split("+")[0]  # "2.14.1+cpu" is the same release as "2.14.1"
+        pin = tested.get(name.lower())
+        if pin is None:
+            verdict = "(no pin found)"
+        elif pin == version:
+            verdict = "= tested version"
+        else:
+            verdict = f"DIFFERS from the tested {pin}: results may differ slightly"
+        lines.append(f"{name:<13}{version:<9}{verdict}")
+    return lines

@@ -1,6 +1,5 @@
 """Checks of notebook 01: right answers pass, typical mistakes get a hint naming them, `...` is not done."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -11,32 +10,36 @@ def _out(capsys) -> str:
     return capsys.readouterr().out
 
 
-# --- 01.1: a (3, 4) float32 grid of 0..11
+# --- 01.1: view, copy or error
+
+RIGHT_1 = {"a": "view", "b": "error", "c": "copy", "d": "error", "e": "view", "f": "copy"}
+
+
+def test_1_expected_kinds_come_from_running_the_expressions():
+    assert ex01.expected_kinds_1() == RIGHT_1
 
 
 def test_1_right(capsys):
-    ex01.check_1(torch.arange(12, dtype=torch.float32).reshape(3, 4))
+    ex01.check_1(dict(RIGHT_1))
     assert "✅ Exercise 01.1 passed" in _out(capsys)
 
 
 @pytest.mark.parametrize(
-    ("answer", "hint"),
-    [(torch.arange(12).reshape(3, 4), ".float()"),
-     (torch.arange(12, dtype=torch.float32).reshape(4, 3), "rows and columns are swapped"),
-     (torch.arange(1, 13, dtype=torch.float32).reshape(3, 4), "off by one"),
-     (torch.arange(12, dtype=torch.float32).reshape(4, 3).T, "column by column"),
-     (torch.arange(12, dtype=torch.float32), "reshape"),
-     (np.arange(12, dtype=np.float32).reshape(3, 4), "NumPy array")],
+    ("change", "hint"),
+    [({"b": "view"}, "strides (1, 4)"), ({"c": "view"}, "falls back to a copy"), ({"d": "copy"}, "skips one"),
+     ({"f": "view"}, "new memory"), ({"a": "copy"}, "contiguous"), ({"e": "maybe"}, '"view", "copy" or "error"')],
 )
-def test_1_mistakes(answer, hint, capsys):
-    ex01.check_1(answer)
+def test_1_mistakes(change, hint, capsys):
+    ex01.check_1({**RIGHT_1, **change})
     out = _out(capsys)
     assert "not right yet" in out and hint in out
 
 
-def test_1_placeholder(capsys):
+def test_1_placeholder_and_wrong_type(capsys):
     ex01.check_1(...)
     assert "not done yet" in _out(capsys)
+    ex01.check_1(["view"] * 6)
+    assert "dict" in _out(capsys)
 
 
 # --- 01.2: per-column standardisation
@@ -88,15 +91,20 @@ LOGITS = torch.tensor([[0.1, 2.0, -1.0, 0.3, 0.0, 0.5, 1.1, -0.2, 0.4, 0.9],
                        [0.2, 0.4, 0.6, 0.1, -0.3, 0.0, 2.7, 0.9, 1.3, -0.1]])
 
 
+CONFIDENT = LOGITS.argmax(dim=1)[LOGITS.max(dim=1).values > 2.0]
+
+
 def test_3_right(capsys):
-    ex01.check_3(LOGITS.argmax(dim=1), LOGITS)
+    assert CONFIDENT.tolist() == [4, 9, 0, 6]
+    ex01.check_3(CONFIDENT, LOGITS)
     assert "✅ Exercise 01.3 passed" in _out(capsys)
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
-    [(LOGITS.argmax(dim=0), "use dim=1"), (LOGITS.max(dim=1).values, "max() gives the values"),
-     (LOGITS.argmax(), "flattens the tensor"), (LOGITS.argmax(dim=1).float(), "torch.int64")],
+    [(LOGITS[LOGITS > 2.0], "2-D mask"), (LOGITS.argmax(dim=1)[LOGITS.max(dim=1).values >= 2.0], "use >"),
+     (LOGITS.argmax(dim=1), "1-D mask"), (torch.tensor([1, 2, 3, 5]), "row numbers"),
+     (CONFIDENT.float(), "torch.int64")],
 )
 def test_3_mistakes(answer, hint, capsys):
     ex01.check_3(answer, LOGITS)

@@ -54,45 +54,39 @@ def test_1_placeholder_is_not_done_and_bad_data_is_refused(capsys, layer_and_x):
 
 # --------------------------------------------------------------------------- 02.2
 
-class SkipsTheHiddenLayer(nn.Module):
-    """The right layers, but forward() forgets the hidden one."""
-
-    def __init__(self):
-        super().__init__()
-        self.hidden, self.act, self.out = nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)
-
-    def forward(self, x):
-        return self.out(x)
+MYSTERY = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+MYSTERY_KEYS = ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
 
 
 def test_2_right_answer_passes(capsys):
-    ex02.check_2(nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)))
+    ex02.check_2(6, list(MYSTERY_KEYS), MYSTERY)
     assert "✅ Exercise 02.2 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
-    ("model", "hint"),
+    ("n_tensors", "keys", "hint"),
     [
-        (nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(1, 4)), "swapped"),
-        (nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 1)), "nn.ReLU()"),
-        (nn.Sequential(nn.Linear(8, 1)), "exactly two"),
-        (nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1)), "in_features=8"),
-        (nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 2)), "out_features=1"),
-        (nn.Sequential(nn.Linear(8, 5), nn.ReLU(), nn.Linear(5, 1)), "nn.Linear(8, 4)"),
-        (nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(5, 1)), "must equal in_features"),
-        (SkipsTheHiddenLayer(), "order data flows"),
-        ([nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)], "nn.Sequential"),
+        (5, MYSTERY_KEYS, "ReLU has no parameters"),
+        (3, MYSTERY_KEYS, "two parameter tensors"),
+        (7, MYSTERY_KEYS, "nothing for ReLU"),
+        (6, ["0.weight", "0.bias", "1.weight", "1.bias", "2.weight", "2.bias"], "Linear layers are 0, 2 and 4"),
+        (6, ["0.weight", "2.weight", "4.weight"], "also has a bias"),
+        (6, sorted(MYSTERY_KEYS), "another order"),
+        (6, "0.weight", "list of strings"),
+        ("six", MYSTERY_KEYS, "whole number"),
     ],
 )
-def test_2_typical_mistakes_get_named(capsys, model, hint):
-    ex02.check_2(model)
+def test_2_typical_mistakes_get_named(capsys, n_tensors, keys, hint):
+    ex02.check_2(n_tensors, keys, MYSTERY)
     text = out(capsys)
     assert "❌ Exercise 02.2 is not right yet" in text and hint in text
 
 
-def test_2_placeholder_is_not_done(capsys):
-    ex02.check_2(...)
+def test_2_placeholder_is_not_done_and_bad_data_is_refused(capsys):
+    ex02.check_2(..., ..., MYSTERY)
     assert "⏳ Exercise 02.2 is not done yet" in out(capsys)
+    with pytest.raises(ValueError, match="mystery"):
+        ex02.check_2(6, MYSTERY_KEYS, nn.Linear(2, 2))
 
 
 # --------------------------------------------------------------------------- 02.3
@@ -179,19 +173,23 @@ def test_4_placeholder_is_not_done(capsys):
 
 # --------------------------------------------------------------------------- 02.5
 
-@pytest.mark.parametrize("middle", [69, 269])
-def test_5_both_one_number_fixes_pass(capsys, middle):
-    ex02.check_5(nn.Sequential(nn.Linear(92, 4), nn.Linear(4, middle), nn.Linear(middle, 1)))
+@pytest.mark.parametrize(
+    "model",
+    [nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
+     nn.Sequential(nn.Flatten(), nn.Linear(64, 23), nn.ReLU(), nn.Linear(23, 10))],
+)
+def test_5_fixes_pass(capsys, model):
+    ex02.check_5(model)
     assert "✅ Exercise 02.5 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
     ("model", "hint"),
     [
-        (nn.Sequential(nn.Linear(92, 4), nn.Linear(4, 69), nn.Linear(269, 1)), "69 -> 69"),
-        (nn.Sequential(nn.Linear(69, 4), nn.Linear(4, 69), nn.Linear(69, 1)), "keep nn.Linear(92, 4)"),
-        (nn.Sequential(nn.Linear(92, 4), nn.Linear(4, 69), nn.Linear(69, 2)), "out_features=1"),
-        (nn.Sequential(nn.Linear(92, 8), nn.Linear(8, 16), nn.Linear(16, 1)), "just one number"),
+        (nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(23, 10)), "nn.Flatten() first"),
+        (nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)), "nn.Flatten() first"),
+        (nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(23, 10)), "32 -> 32"),
+        (nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1)), "10 outputs"),
         ("Sequential(...)", "corrected nn.Sequential"),
     ],
 )

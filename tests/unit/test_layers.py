@@ -10,7 +10,8 @@ from course_utils.topics import layers
 @pytest.mark.parametrize(
     ("weights", "bias", "approved", "rule"),
     [((0.8, 0.6, 0.9), -1.2, 4, "at least 2 of the 3"), ((0.8, 0.6, 0.9), -2.0, 1, "all 3 conditions"),
-     ((0.8, 0.6, 0.9), -0.1, 7, "at least 1 of the 3"), ((1.0, 0.0, 0.0), -0.5, 4, "not a count rule"),
+     ((0.8, 0.6, 0.9), -0.1, 7, "at least 1 of the 3"), ((1.0, 0.0, 0.0), -0.5, 4, "exactly condition 1 (income)"),
+     ((1.0, 1.0, 0.0), -1.5, 2, "not a count rule"),
      ((0.8, 0.6, 0.9), -3.0, 0, "nobody"), ((0.8, 0.6, 0.9), 0.5, 8, "everybody"),
      ((-1.0, -1.0, -1.0), 1.5, 4, "at most 1 of the 3"), ((-1.0, -1.0, -1.0), 0.5, 1, "none of the conditions")],
 )

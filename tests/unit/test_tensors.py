@@ -53,3 +53,22 @@ def test_explorer_follows_the_menu():
     with pytest.raises(ValueError, match="at least one"):
         tensors.BroadcastExplorer(a, {})
     plt.close("all")
+
+
+def test_memory_offsets_follow_the_strides():
+    g = torch.arange(12).view(3, 4)
+    assert torch.equal(tensors.memory_offsets(g), g)  # arange: each value is its own position
+    assert torch.equal(tensors.memory_offsets(g.T), g.T)
+    assert torch.equal(tensors.memory_offsets(g[:, 1:]), g[:, 1:])
+    with pytest.raises(ValueError, match="2-D"):
+        tensors.memory_offsets(torch.arange(3))
+
+
+def test_strides_figure_draws_one_row_per_view():
+    g = torch.arange(12).view(3, 4)
+    fig = tensors.strides_figure({"as_grid": g, "as_grid.T": g.T})
+    assert len(fig.axes) == 2
+    assert any("strides (1, 4)" in t.get_text() for t in fig.axes[1].texts)
+    with pytest.raises(ValueError, match="2-D tensors"):
+        tensors.strides_figure({})
+    plt.close("all")

@@ -47,3 +47,23 @@ def test_explorer_redraws_when_the_slider_moves(digits):
 def test_explorer_refuses_a_missing_class(digits):
     with pytest.raises(ValueError, match="no image has label 4"):
         welcome.MeanDigitExplorer(*digits, digit=4)
+
+
+def test_tested_versions_reads_exact_pins(tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("# a comment\ntorch==2.14.1\nscikit-learn==1.9.1  # trailing comment\nloose>=1.0\n")
+    assert welcome.tested_versions(req) == {"torch": "2.14.1", "scikit-learn": "1.9.1"}
+    assert "torch" in welcome.tested_versions()  # the repository's own file
+
+
+def test_tested_versions_refuses_a_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="requirements.txt"):
+        welcome.tested_versions(tmp_path / "nothing.txt")
+
+
+def test_version_lines_flag_mismatches():
+    lines = welcome.version_lines({"torch": "2.14.1+cpu", "numpy": "2.0.0", "extra": "1.0"},
+                                  {"torch": "2.14.1", "numpy": "2.4.6"})
+    assert "= tested version" in lines[0] and "2.14.1 " in lines[0]
+    assert "DIFFERS from the tested 2.4.6" in lines[1]
+    assert "no pin found" in lines[2]
