@@ -20,23 +20,26 @@ def _number(answer: Any) -> Any:
 
 
 def check_1(first_step: Any) -> None:
-    """Exercise 14.1: |Δp| of Adam's first step without any bias correction (lr 0.01, betas 0.9/0.999)."""
-    expected = 0.01 * 0.1 / math.sqrt(0.001)
+    """Exercise 14.1: |Δp| of Adam's first step without any bias correction (lr 0.01, betas 0.8/0.99)."""
+    expected = 0.01 * 0.2 / math.sqrt(0.01)
     value = _number(first_step)
     found = checks.first_mistake(value, [
         (0.01, "0.01 is the first step *with* bias correction (m̂/√v̂ = g/|g| = ±1).",
-         "without correction m₁ = 0.1·g and v₁ = 0.001·g²: put both into lr·m₁/√v₁."),
-        (0.001, "0.001 divides by √v̂ (corrected) but uses the raw m₁ = 0.1·g.",
-         "leave both moments uncorrected: lr·m₁/√v₁ with v₁ = 0.001·g²."),
-        (0.01 / math.sqrt(0.001), "that corrects m but not v.", "use m₁ = 0.1·g as it is, too."),
-        (1.0, "that divides by v₁ instead of √v₁.", "Adam divides by the square root of v."),
+         "without correction m₁ = 0.2·g and v₁ = 0.01·g²: put both into lr·m₁/√v₁."),
+        (0.01 * 0.1 / math.sqrt(0.001), "that is the first step for the default betas (0.9, 0.999).",
+         "here β₁ = 0.8 and β₂ = 0.99: m₁ = 0.2·g, v₁ = 0.01·g²."),
+        (0.002, "0.002 divides by √v̂ (corrected) but uses the raw m₁ = 0.2·g.",
+         "leave both moments uncorrected: lr·m₁/√v₁ with v₁ = 0.01·g²."),
+        (0.01 / math.sqrt(0.01), "that corrects m but not v.", "use m₁ = 0.2·g as it is, too."),
+        (0.2, "that divides by v₁ instead of √v₁.", "Adam divides by the square root of v."),
     ], atol=1e-6)
     problem, hint = found if found else (None, "m₁ = (1−β₁)g and v₁ = (1−β₂)g²; the step is lr·m₁/√v₁.")
     if problem is not None and not checks.is_placeholder(value):
         checks.failed("14.1", problem, hint)
         return
     checks.check_value("14.1", value, expected, tol=1e-5, hint=hint,
-                       success=f"0.01·0.1/√0.001 ≈ {expected:.4f}: about 3.2 times the lr, in a random direction.")
+                       success=f"0.01·0.2/√0.01 = {expected:.2f}: twice the lr, along −sign(g), whatever the size of g. "
+                               "With the default betas it is about 3.2 times: the smaller β₂, the weaker v's bias.")
 
 
 def check_2(step_100: Any) -> None:
@@ -95,10 +98,23 @@ def _clip_cases() -> list[tuple[tuple, torch.Tensor]]:
     return cases
 
 
-def check_3(clip_global: Any) -> None:
-    """Exercise 14.3: ``clip_global(grads, max_norm)`` scales a list of gradients by their joint norm."""
+def _clips_right(fn, cases) -> bool:
+    try:
+        return all(checks.close(fn(*args), want, atol=1e-5) for args, want in cases)
+    except Exception:  # the learner's code: check_function reports it as a sentence
+        return False
+
+
+# Exercise 14.3: g₁ = (3, 0) and g₂ = (0, 4) clipped each to norm 1 give (1, 0, 0, 1); the full gradient is (3, 0, 0, 4)
+PER_TENSOR_COSINE = 7 / (5 * math.sqrt(2))
+
+
+def check_3(clip_global: Any, cosine_per_tensor: Any = None) -> None:
+    """Exercise 14.3: ``clip_global(grads, max_norm)`` scales a list of gradients by their joint norm, and
+    ``cosine_per_tensor`` predicts the cosine between per-tensor-clipped and original gradient."""
+    exercise = "14.3"
     if checks.is_placeholder(clip_global) or not callable(clip_global):
-        checks.check_function("14.3", clip_global, [])
+        checks.check_function(exercise, clip_global, [])
         return
     cases = _clip_cases()
     fn = _flat(clip_global)
@@ -107,9 +123,27 @@ def check_3(clip_global: Any) -> None:
         (_flat(_by_value), "that clips each value to [−max_norm, max_norm] (clip_grad_value_), which turns the direction."),
         (_flat(_always_scale), "gradients whose joint norm is already below max_norm must stay as they are."),
     ], cases, atol=1e-5)
-    checks.check_function("14.3", fn, cases, atol=1e-5,
-                          hint=hint or "total = √(Σ over all tensors of Σ g²); multiply every tensor by min(1, max_norm/total).",
-                          success="one joint norm, one scale factor for every tensor, and nothing changes below max_norm.")
+    if hint is not None or not _clips_right(fn, cases):
+        checks.check_function(exercise, fn, cases, atol=1e-5,
+                              hint=hint or "total = √(Σ over all tensors of Σ g²); multiply every tensor by "
+                                           "min(1, max_norm/total).")
+        return
+    cosine = _number(cosine_per_tensor)
+    if checks.is_placeholder(cosine):
+        checks.not_done(exercise, "clip_global is right; now predict cosine_per_tensor.")
+        return
+    found = checks.first_mistake(cosine, [
+        (1.0, "clipping each tensor separately does change the direction: (3, 0, 0, 4) becomes (1, 0, 0, 1).",
+         "the cosine of a and b is a·b / (|a|·|b|)."),
+        (0.0, "the two vectors are far from orthogonal.", "compute (1, 0, 0, 1)·(3, 0, 0, 4) / (√2 · 5)."),
+    ], atol=1e-4)
+    if found:
+        checks.failed(exercise, *found)
+        return
+    checks.check_value(exercise, cosine, PER_TENSOR_COSINE, tol=1e-3,
+                       hint="(3, 0) → (1, 0) and (0, 4) → (0, 1); the cosine is a·b / (|a|·|b|) of the joined vectors.",
+                       success=f"joint clipping keeps the direction; clipping per tensor gives (1, 0, 0, 1), cosine "
+                               f"7/(5√2) ≈ {PER_TENSOR_COSINE:.3f}: the small tensor gains weight relative to the big one.")
 
 
 def plateau_lrs(losses=PLATEAU_VAL_LOSSES, lr: float = 0.1, factor: float = 0.5, patience: int = 2) -> list[float]:

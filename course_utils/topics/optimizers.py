@@ -265,7 +265,10 @@ def make_scheduler(kind: str, optimizer: torch.optim.Optimizer, total: int, warm
         warm = sched.LinearLR(optimizer, start_factor=start_factor, end_factor=1.0, total_iters=warmup)
         cos = sched.CosineAnnealingLR(optimizer, T_max=total - warmup)
         return sched.SequentialLR(optimizer, [warm, cos], milestones=[warmup])
-    return sched.OneCycleLR(optimizer, max_lr=base_lr, total_steps=total)
+    # OneCycleLR cycles the momentum (0.95 -> 0.85 and back) by default. On plain SGD (momentum 0) that would
+    # silently turn it into momentum SGD, so the cycle is used only when the optimizer has a momentum to cycle.
+    has_momentum = "betas" in optimizer.defaults or optimizer.defaults.get("momentum", 0) > 0
+    return sched.OneCycleLR(optimizer, max_lr=base_lr, total_steps=total, cycle_momentum=has_momentum)
 
 
 def torch_schedule(kind: str, base_lr: float, total: int, **kwargs) -> list[float]:
@@ -329,17 +332,23 @@ def torch_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> 
     return makers[name]()
 
 
+ADAMW_DECAY = 1e-2  # torch.optim.AdamW's default λ, used by train_digits for "adamw" unless told otherwise
+
+
 def train_digits(split, optimizer: str = "adamw", lr: float = 3e-3, schedule: str = "constant", epochs: int = 8,
                  batch_size: int = 64, seed: int = 0, warmup_fraction: float = 0.1, clip: float | None = None,
-                 weight_decay: float = 0.0, hidden: int = 64) -> Run:
+                 weight_decay: float | None = None, hidden: int = 64) -> Run:
     """Train ``small_mlp(seed)`` on ``split`` (train part) for ``epochs`` epochs; evaluate on its validation part.
 
     ``schedule`` is one of ``SCHEDULES`` (stepped per batch) or ``"plateau"`` (``ReduceLROnPlateau``
     stepped once per epoch with the validation loss). A run whose loss becomes NaN/inf stops early
-    with ``diverged=True``.
+    with ``diverged=True``. ``weight_decay=None`` means the optimizer's own default: ``ADAMW_DECAY``
+    (PyTorch's 1e-2) for "adamw", none for the others.
     """
     if len(split.y_val) == 0:
         raise ValueError("train_digits needs a validation part: use data.digits_split(val_fraction=0.15).")
+    if weight_decay is None:
+        weight_decay = ADAMW_DECAY if optimizer == "adamw" else 0.0
     model = small_mlp(seed, hidden=hidden)
     opt = torch_optimizer(optimizer, model.parameters(), lr, weight_decay)
     n = len(split.y_train)
@@ -393,7 +402,8 @@ def lr_range_test(split, optimizer: str = "momentum", start: float = 1e-4, end: 
 
     Returns ``(lrs, smoothed losses, suggested lr)``. The loss is an exponential moving average
     (with bias correction); the test stops once it exceeds ``blow_up`` times its best value. The
-    suggestion is the lr of the lowest smoothed loss divided by 10: safely below the edge of divergence.
+    suggestion is ``steepest_lr``: the lr where the smoothed loss falls fastest, before its minimum (at
+    the minimum the rate is already at the edge of divergence).
     """
     if not 0 < start < end:
         raise ValueError(f"need 0 < start < end; got start={start!r}, end={end!r}.")
@@ -465,6 +475,46 @@ def decay_experiment(X: torch.Tensor, y: torch.Tensor, steps: int = 300, lr: flo
     for name in ("Adam + L2", "AdamW"):
         out[name] = finals[name] / finals["none"]
     return out
+
+
+def quadratic_paths(recipes: dict[str, tuple[type, dict]], start: Sequence[float] = (-4.5, 1.5),
+                    steps: int = 40) -> dict[str, torch.Tensor]:
+    """Run from-scratch optimizers on the ill-conditioned quadratic 0.1x² + 2y² (notebook 06's "ravine").
+
+    ``recipes`` maps a label to (optimizer class, keyword arguments). Returns label -> positions,
+    shape (steps + 1, 2), starting at ``start``."""
+    from course_utils.topics.training_loops.landscapes import get_surface
+
+    if len(start) != 2:
+        raise ValueError(f"start must be a point (x, y); got {start!r}.")
+    surface = get_surface("ravine")
+    paths = {}
+    for label, (cls, kwargs) in recipes.items():
+        p = torch.tensor([float(v) for v in start], dtype=torch.float64, requires_grad=True)
+        opt = cls([p], **kwargs)
+        points = [p.detach().clone()]
+        for _ in range(steps):
+            opt.zero_grad()
+            surface(p).backward()
+            opt.step()
+            points.append(p.detach().clone())
+        paths[label] = torch.stack(points)
+    return paths
+
+
+def quadratic_axes(ax, paths: dict[str, torch.Tensor], title: str = "") -> None:
+    """Contours of 0.1x² + 2y² with each path drawn on top."""
+    xs, ys = torch.meshgrid(torch.linspace(-5, 5, 121), torch.linspace(-2, 2, 61), indexing="xy")
+    ax.contour(xs, ys, 0.1 * xs**2 + 2 * ys**2, levels=12, colors="0.8", linewidths=0.7)
+    for k, (label, path) in enumerate(paths.items()):
+        ax.plot(path[:, 0], path[:, 1], "o-", ms=2, lw=1, color=f"C{k}", label=label)
+    ax.plot([0], [0], "k*", ms=8)
+    ax.set_xlim(-5, 5)
+    ax.set_ylim(-2, 2)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
 
 
 # --------------------------------------------------------------------------- figures and the widget

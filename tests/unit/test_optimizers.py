@@ -197,3 +197,34 @@ def test_schedule_designer_bad_input(split):
         optimizers.ScheduleDesigner(split, schedule="linear")
     with pytest.raises(ValueError, match="validation part"):
         optimizers.ScheduleDesigner(data.digits_split())
+
+
+def test_one_cycle_cycles_momentum_only_when_there_is_one():
+    plain = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    optimizers.make_scheduler("one-cycle", plain, 50)
+    assert plain.param_groups[0]["momentum"] == 0.0  # plain SGD stays plain SGD
+    heavy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    optimizers.make_scheduler("one-cycle", heavy, 50)
+    assert heavy.param_groups[0]["momentum"] == pytest.approx(0.95)  # cycled from max_momentum
+
+
+def test_train_digits_gives_adamw_a_real_decay():
+    model = optimizers.small_mlp(0)
+    opt = optimizers.torch_optimizer("adamw", model.parameters(), 1e-2, optimizers.ADAMW_DECAY)
+    assert opt.param_groups[0]["weight_decay"] == 1e-2
+    split = data.digits_split(test_fraction=0.2, val_fraction=0.15, seed=0)
+    default = optimizers.train_digits(split, "adamw", 1e-2, epochs=1, seed=0)
+    explicit = optimizers.train_digits(split, "adamw", 1e-2, epochs=1, seed=0, weight_decay=1e-2)
+    none = optimizers.train_digits(split, "adamw", 1e-2, epochs=1, seed=0, weight_decay=0.0)
+    assert default.val_loss == explicit.val_loss and default.val_loss != none.val_loss
+
+
+def test_quadratic_paths():
+    paths = optimizers.quadratic_paths({"SGD": (optimizers.SGD, {"lr": 0.4}),
+                                        "Adam": (optimizers.Adam, {"lr": 0.3})}, steps=10)
+    assert set(paths) == {"SGD", "Adam"} and paths["SGD"].shape == (11, 2)
+    assert paths["SGD"][0].tolist() == [-4.5, 1.5]
+    # plain SGD: x shrinks by (1 - 0.4·0.2) per step, y flips by (1 - 0.4·4)
+    assert paths["SGD"][1].tolist() == pytest.approx([-4.5 * 0.92, 1.5 * -0.6])
+    with pytest.raises(ValueError, match="point"):
+        optimizers.quadratic_paths({"SGD": (optimizers.SGD, {"lr": 0.1})}, start=(1.0,))
