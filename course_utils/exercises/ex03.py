@@ -1,13 +1,14 @@
 """Checks for notebook 03 (activations).
 
 Each check computes the right answer itself, recognises the typical wrong answers
-(the negative side of Leaky ReLU set to 0, softmax without the max trick or over the
-wrong dim, the sigmoid's derivative pattern used for tanh, a kink at b/w instead of
+(GELU and SiLU taken for non-negative, the point where σ = 0.99 taken for the one where
+σ' = 0.01, a rescaling of the logits taken for harmless, a kink at b/w instead of
 -b/w, a Softmax over a single output...) and names the mistake in its hint.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,104 +34,149 @@ def _first_mistake(fn: Any, args: tuple, mistakes: list) -> tuple[str, str | Non
     return None if got is None else checks.first_mistake(got, mistakes)
 
 
-# --------------------------------------------------------------------------- 03.1
+# --------------------------------------------------------------------------- 03.1 which activations go negative
 
-LEAKY_PROBE = torch.tensor([-3.0, -2.0, -0.5, 0.0, 0.5, 2.0])
+ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu")
+_MODULES = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(),
+            "elu": nn.ELU(), "gelu": nn.GELU(), "silu": nn.SiLU()}
+_NEGATIVE_HINTS = {
+    "sigmoid": "σ(x) = 1 / (1 + e^-x) has a positive numerator and denominator: it stays between 0 and 1.",
+    "tanh": "tanh is odd, tanh(-x) = -tanh(x), so it is negative for every x < 0.",
+    "relu": "ReLU returns max(0, x): never below 0.",
+    "leaky_relu": "for x < 0 Leaky ReLU returns a·x with a small a > 0: a negative number.",
+    "elu": "for x < 0 ELU returns α(e^x - 1), and e^x < 1 there: a negative number (down to -α).",
+    "gelu": "GELU is x·Φ(x): for x < 0 a negative x times a positive probability, a small negative number.",
+    "silu": "SiLU is x·σ(x): for x < 0 a negative x times a positive σ(x), a small negative number.",
+}
 
 
-def check_1(my_leaky_relu: Any) -> None:
-    """Exercise 03.1: ``my_leaky_relu(x, negative_slope)`` from scratch."""
+def activation_minima() -> dict[str, float]:
+    """The smallest output of each activation on a fine grid of [-6, 6]."""
+    grid = torch.linspace(-6.0, 6.0, 12001)
+    return {name: float(_MODULES[name](grid).min()) for name in ACTIVATION_NAMES}
+
+
+def check_1(can_be_negative: Any) -> None:
+    """Exercise 03.1: for each activation, can its output be negative? (a dict name -> bool)"""
     ex = "03.1"
-    x = LEAKY_PROBE
-    mistakes = [
-        (torch.relu(x), "my_leaky_relu(x, 0.05): the negative inputs give 0: that is plain ReLU.",
-         "for x ≤ 0 return negative_slope * x instead of 0."),
-        (torch.where(x > 0, x, torch.full_like(x, 0.05)),
-         "my_leaky_relu(x, 0.05): the negative inputs all give the same value.",
-         "multiply the slope by x: negative_slope * x, not negative_slope alone."),
-        (torch.where(x > 0, 0.05 * x, x), "my_leaky_relu(x, 0.05): the slope is applied on the wrong side.",
-         "positive inputs pass unchanged; only x ≤ 0 is multiplied by negative_slope."),
-        (torch.where(x > 0, x, 0.01 * x), "my_leaky_relu(x, 0.05): the slope is always 0.01.",
-         "use the negative_slope argument instead of a fixed 0.01."),
-    ]
-    found = _first_mistake(my_leaky_relu, (LEAKY_PROBE.clone(), 0.05), mistakes)
-    if found:
-        return checks.failed(ex, *found)
-    cases = [((LEAKY_PROBE.clone(), 0.05), nn.LeakyReLU(0.05)(LEAKY_PROBE)),
-             ((torch.tensor([-2.0]), 0.05), torch.tensor([-0.1])),
-             ((torch.linspace(-4, 4, 9), 0.2), nn.LeakyReLU(0.2)(torch.linspace(-4, 4, 9)))]
-    checks.check_function(ex, my_leaky_relu, cases, atol=1e-6,
-                          hint="x where x > 0, negative_slope * x elsewhere: torch.where(x > 0, x, negative_slope * x).",
-                          success="matches nn.LeakyReLU, including LeakyReLU(0.05) at -2 = -0.1.")
+    if checks.is_placeholder(can_be_negative):
+        return checks.not_done(ex)
+    if not isinstance(can_be_negative, dict):
+        return checks.failed(ex, f"expected a dict from activation name to True/False, got "
+                                 f"{type(can_be_negative).__name__}.", "keep the dictionary of the exercise cell.")
+    missing = [name for name in ACTIVATION_NAMES if name not in can_be_negative]
+    if missing:
+        return checks.failed(ex, f"the activation {missing[0]!r} is missing from your dict.",
+                             f"keep the seven keys: {', '.join(ACTIVATION_NAMES)}.")
+    if any(checks.is_placeholder(can_be_negative[name]) for name in ACTIVATION_NAMES):
+        return checks.not_done(ex, "some activations still have `...` as their answer.")
+    minima = activation_minima()
+    for name in ACTIVATION_NAMES:
+        answer = can_be_negative[name]
+        if not isinstance(answer, bool):
+            return checks.failed(ex, f"for {name!r} you gave {answer!r}.", "answer each one with True or False.")
+        truth = minima[name] < 0
+        if answer != truth:
+            return checks.failed(ex, f"{name}: you said {answer}, but its smallest output on [-6, 6] is "
+                                     f"{minima[name]:.3f}.", _NEGATIVE_HINTS[name])
+    checks.passed(ex, f"only sigmoid and ReLU never go below 0; GELU dips to about {minima['gelu']:.2f} and SiLU "
+                      f"to about {minima['silu']:.2f}.")
 
 
-# --------------------------------------------------------------------------- 03.2
+# --------------------------------------------------------------------------- 03.2 where the sigmoid stops passing gradient
 
 
-def check_2(tanh_derivative: Any) -> None:
-    """Exercise 03.2: tanh'(x) = 1 - tanh(x)², checked against autograd."""
+def sigmoid_slope_point(slope: float = 0.01) -> float:
+    """The x > 0 where σ'(x) = σ(x)(1 - σ(x)) equals ``slope`` (0 < slope < 0.25)."""
+    if not 0 < slope < 0.25:
+        raise ValueError(f"σ' takes values in (0, 0.25]; slope must be in (0, 0.25), got {slope!r}.")
+    s = (1 + math.sqrt(1 - 4 * slope)) / 2
+    return math.log(s / (1 - s))
+
+
+def check_2(x_slope_001: Any) -> None:
+    """Exercise 03.2: the x > 0 where the sigmoid's derivative falls to 0.01."""
     ex = "03.2"
-    x = torch.linspace(-4.0, 4.0, 81)
-    point = x.clone().requires_grad_(True)
-    (expected,) = torch.autograd.grad(torch.tanh(point).sum(), point)
-    t = torch.tanh(x)
+    if checks.is_placeholder(x_slope_001):
+        return checks.not_done(ex)
+    value = checks.as_number(x_slope_001)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return checks.failed(ex, f"expected a number, got {type(x_slope_001).__name__}.",
+                             "assign one float to x_slope_001.")
+    right = sigmoid_slope_point(0.01)
+    if abs(value - right) <= 0.002:
+        return checks.passed(ex, f"x ≈ {right:.3f}: beyond |x| ≈ 4.6 the sigmoid passes on less than 1 % of the "
+                                 "gradient (25 % at its peak, x = 0).")
     mistakes = [
-        (1 - t, "you wrote 1 - tanh(x).", "square the tanh: 1 - tanh(x)**2."),
-        (t * (1 - t), "you wrote tanh(x)(1 - tanh(x)).",
-         "that is the pattern of the sigmoid's derivative, σ(1 - σ); tanh's is 1 - tanh(x)²."),
-        (1 - x**2, "you wrote 1 - x².", "apply tanh first: 1 - torch.tanh(x)**2."),
-        (1 - torch.sigmoid(x) ** 2, "you used the sigmoid.", "use torch.tanh(x), not torch.sigmoid(x)."),
+        (lambda v: abs(v + right) <= 0.002, f"{value:.4g} is the point on the negative side.",
+         "σ' is symmetric, σ'(-x) = σ'(x); the exercise asks for the x > 0."),
+        (lambda v: abs(v - math.log(99)) <= 0.002, f"{value:.4g} is where σ(x) = 0.99, not where σ'(x) = 0.01.",
+         "σ' = s(1 - s) with s = σ(x): solve s(1 - s) = 0.01 for s, then x = ln(s / (1 - s))."),
+        (lambda v: abs(v - math.log(100)) <= 0.002, f"{value:.4g} solves e^(-x) = 0.01, an approximation.",
+         "close, but σ'(x) = e^(-x) / (1 + e^(-x))² exactly: solve s(1 - s) = 0.01 for s = σ(x)."),
+        (lambda v: abs(v - 0.01) <= 1e-9, "0.01 is the slope, not the x where it is reached.",
+         "solve σ(x)(1 - σ(x)) = 0.01 for x."),
     ]
-    found = _first_mistake(tanh_derivative, (x.clone(),), mistakes)
+    found = checks.first_mistake(value, mistakes)
     if found:
         return checks.failed(ex, *found)
-    checks.check_function(ex, tanh_derivative, [((x.clone(),), expected)], atol=1e-5,
-                          hint="d/dx tanh(x) = 1 - tanh(x)²; compare with autograd_derivative(torch.tanh, x).",
-                          success="your formula matches autograd at 81 points in [-4, 4].")
+    checks.failed(ex, f"σ'({value:.4g}) = {float(torch.sigmoid(torch.tensor(value)) * (1 - torch.sigmoid(torch.tensor(value)))):.4g}, "
+                      "not 0.01.", "write s = σ(x); s(1 - s) = 0.01 is a quadratic in s; take the root above "
+                                   "1/2 and invert the sigmoid: x = ln(s / (1 - s)).")
 
 
-# --------------------------------------------------------------------------- 03.3
+# --------------------------------------------------------------------------- 03.3 what leaves softmax unchanged
 
-SOFTMAX_CASES = (
-    torch.tensor([1.2, 3.5, 0.8]),
-    torch.tensor([1000.0, 1001.0, 1002.0]),
-    torch.tensor([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]]),
-)
+SOFTMAX_CHANGES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "z + 5": lambda z: z + 5,
+    "z - z.mean()": lambda z: z - z.mean(),
+    "2 * z": lambda z: 2 * z,
+    "z / 10": lambda z: z / 10,
+    "-z": lambda z: -z,
+}
+_SOFTMAX_HINTS = {
+    "z + 5": "adding one constant c to every logit multiplies every e^z by e^c, which cancels in the division.",
+    "z - z.mean()": "z.mean() is one number, the same for every logit: a shift by a constant, which cancels.",
+    "2 * z": "scaling doubles the gaps between the logits: softmax gets sharper (a temperature of 1/2).",
+    "z / 10": "dividing shrinks the gaps between the logits: softmax gets flatter (a temperature of 10).",
+    "-z": "negation reverses the order: the largest logit becomes the smallest and gets the least probability.",
+}
 
 
-def check_3(stable_softmax: Any) -> None:
-    """Exercise 03.3: ``stable_softmax(z)`` over the last dimension, safe for large logits."""
+def check_3(keeps_softmax: Any) -> None:
+    """Exercise 03.3: which changes of the logits leave softmax(z) unchanged? (a dict change -> bool)"""
     ex = "03.3"
-    if callable(stable_softmax):
-        small, large, batch = SOFTMAX_CASES
-        got_small = _answer(stable_softmax, small.clone())
-        got_large = _answer(stable_softmax, large.clone())
-        got_batch = _answer(stable_softmax, batch.clone())
-        small_right = checks.close(got_small, torch.softmax(small, -1))
-        if isinstance(got_large, torch.Tensor) and not torch.isfinite(got_large).all() and small_right:
-            return checks.failed(ex, f"stable_softmax([1000, 1001, 1002]) gives {got_large.tolist()}.",
-                                 "e^1000 overflows to inf and inf/inf is NaN: subtract the largest logit before exp.")
-        if (isinstance(got_small, torch.Tensor) and got_small.shape == small.shape
-                and abs(got_small.sum().item() - 1.0) > 1e-4
-                and checks.close(got_small / got_small.sum(), torch.softmax(small, -1))):
-            return checks.failed(ex, f"the values for [1.2, 3.5, 0.8] sum to {got_small.sum().item():.4f}.",
-                                 "divide by the sum of the exponentials, so the probabilities sum to 1.")
-        if checks.close(got_batch, torch.softmax(batch, dim=0)):
-            return checks.failed(ex, "on a (2, 3) batch the columns sum to 1 instead of the rows.",
-                                 "softmax on the wrong dim: use dim=-1 in both the max and the sum, with keepdim=True.")
-        if got_batch is None and got_small is not None:
-            return checks.failed(ex, "it works on a single vector but fails on a (2, 3) batch.",
-                                 "reduce along dim=-1 with keepdim=True so the max and the sum broadcast over each row.")
-    cases = [((z.clone(),), torch.softmax(z, dim=-1)) for z in SOFTMAX_CASES]
-    checks.check_function(ex, stable_softmax, cases, atol=1e-6,
-                          hint="e = exp(z - z.amax(dim=-1, keepdim=True)); return e / e.sum(dim=-1, keepdim=True).",
-                          success="right values, no overflow at 1000, and each row of a batch sums to 1.")
+    if checks.is_placeholder(keeps_softmax):
+        return checks.not_done(ex)
+    if not isinstance(keeps_softmax, dict):
+        return checks.failed(ex, f"expected a dict from change to True/False, got {type(keeps_softmax).__name__}.",
+                             "keep the dictionary of the exercise cell.")
+    missing = [name for name in SOFTMAX_CHANGES if name not in keeps_softmax]
+    if missing:
+        return checks.failed(ex, f"the change {missing[0]!r} is missing from your dict.",
+                             f"keep the five keys: {', '.join(SOFTMAX_CHANGES)}.")
+    if any(checks.is_placeholder(keeps_softmax[name]) for name in SOFTMAX_CHANGES):
+        return checks.not_done(ex, "some changes still have `...` as their answer.")
+    z = torch.tensor([1.2, 3.5, 0.8])
+    reference = torch.softmax(z, dim=-1)
+    for name, change in SOFTMAX_CHANGES.items():
+        answer = keeps_softmax[name]
+        if not isinstance(answer, bool):
+            return checks.failed(ex, f"for {name!r} you gave {answer!r}.", "answer each one with True or False.")
+        after = torch.softmax(change(z), dim=-1)
+        truth = checks.close(after, reference, atol=1e-6)
+        if answer != truth:
+            return checks.failed(ex, f"{name}: you said {answer}; for z = [1.2, 3.5, 0.8] softmax goes from "
+                                     f"{[round(v, 3) for v in reference.tolist()]} to "
+                                     f"{[round(v, 3) for v in after.tolist()]}.", _SOFTMAX_HINTS[name])
+    checks.passed(ex, "only shifts by one constant leave softmax unchanged (that is why subtracting the max is "
+                      "safe); scaling acts as a temperature, and negation flips the ranking.")
 
 
-# --------------------------------------------------------------------------- 03.4 where a ReLU network bends
+# --------------------------------------------------------------------------- 03.5 where a ReLU network bends
 
-def exercise_4_net() -> nn.Sequential:
-    """The 1 -> 4 -> 1 ReLU network of exercise 03.4 (fixed weights; the global random state is left alone)."""
+def exercise_5_net() -> nn.Sequential:
+    """The 1 -> 4 -> 1 ReLU network of exercise 03.5 (fixed weights; the global random state is left alone)."""
     with torch.random.fork_rng(devices=[]):
         net = nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 1))
     with torch.no_grad():
@@ -146,12 +192,12 @@ def _kinks(net: nn.Sequential) -> torch.Tensor:
     return torch.sort(-b / w).values
 
 
-def check_4(kinks: Any) -> None:
-    """Exercise 03.4: the sorted x-positions where ``exercise_4_net()`` can bend, -b_i / w_i."""
-    ex = "03.4"
+def check_5(kinks: Any) -> None:
+    """Exercise 03.5: the sorted x-positions where ``exercise_5_net()`` can bend, -b_i / w_i."""
+    ex = "03.5"
     if checks.is_placeholder(kinks):
         return checks.not_done(ex)
-    net = exercise_4_net()
+    net = exercise_5_net()
     expected = _kinks(net)
     w, b = net[0].weight.detach().flatten(), net[0].bias.detach()
     if isinstance(kinks, list | tuple):
@@ -182,14 +228,14 @@ def check_4(kinks: Any) -> None:
                                 "at most 5 linear pieces.")
 
 
-# --------------------------------------------------------------------------- 03.5
+# --------------------------------------------------------------------------- 03.4
 
 _ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Tanh, nn.ELU, nn.Sigmoid, nn.PReLU)
 
 
-def check_5(four_layer_net: Any) -> None:
-    """Exercise 03.5: four Linear layers (8 -> ... -> 1) with activations between, one logit out."""
-    ex = "03.5"
+def check_4(four_layer_net: Any) -> None:
+    """Exercise 03.4: four Linear layers (8 -> ... -> 1) with activations between, one logit out."""
+    ex = "03.4"
     if checks.is_placeholder(four_layer_net):
         return checks.not_done(ex)
     if not isinstance(four_layer_net, nn.Sequential):

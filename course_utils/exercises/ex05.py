@@ -51,60 +51,85 @@ def check_1(dL_dw_at_2: Any) -> None:
                        success="42 = 2·(3·2 + 1)·3: outer derivative times inner derivative.")
 
 
-# --------------------------------------------------------------------------- 05.2 backward of nn.Linear
+# --------------------------------------------------------------------------- 05.2 backward of nn.Linear, any batch shape
 
-_SHAPES_HINT = ("check the shapes: X is (B, in), W is (out, in), G is (B, out); dX must be (B, in), "
+_SHAPES_HINT = ("check the shapes: X is (..., in), W is (out, in), G is (..., out); dX must have X's shape, "
                 "dW (out, in) and db (out,).")
+_SHARED_HINT = ("W and b are shared by every position of every sequence: a fork, so their gradients are the SUM "
+                "over all leading dimensions. Flatten them first: G2 = G.reshape(-1, G.shape[-1]), "
+                "X2 = X.reshape(-1, X.shape[-1]), then dW = G2.T @ X2 and db = G2.sum(dim=0).")
 
 
-def _linear_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _linear_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(description, X, W, G): a (B, in) batch and a (B, T, in) batch of sequences."""
     gen = torch.Generator().manual_seed(52)
     X = torch.randn(5, 4, generator=gen, dtype=torch.float64)
     W = torch.randn(3, 4, generator=gen, dtype=torch.float64)
     G = torch.randn(5, 3, generator=gen, dtype=torch.float64)
-    return X, W, G
+    X3 = torch.randn(2, 6, 4, generator=gen, dtype=torch.float64)
+    G3 = torch.randn(2, 6, 3, generator=gen, dtype=torch.float64)
+    return [("X of shape (5, 4)", X, W, G), ("X of shape (2, 6, 4), a batch of sequences", X3, W, G3)]
+
+
+def _linear_reference(X: torch.Tensor, W: torch.Tensor, G: torch.Tensor) -> dict[str, torch.Tensor]:
+    """(dX, dW, db) from autograd: backward of F.linear with G as the gradient arriving from above."""
+    X, W = X.clone().requires_grad_(True), W.clone().requires_grad_(True)
+    b = torch.zeros(W.shape[0], dtype=W.dtype, requires_grad=True)
+    torch.nn.functional.linear(X, W, b).backward(G)
+    return {"dX": X.grad, "dW": W.grad, "db": b.grad}
 
 
 def check_2(linear_backward: Any) -> None:
-    """Exercise 05.2: (dX, dW, db) of Y = X Wᵀ + b given G = dL/dY."""
+    """Exercise 05.2: (dX, dW, db) of Y = X Wᵀ + b given G = dL/dY, for X of shape (B, in) or (B, T, in)."""
     exercise = "05.2"
     if checks.is_placeholder(linear_backward):
         return checks.not_done(exercise)
     if not callable(linear_backward):
         return checks.failed(exercise, f"expected a function, got {type(linear_backward).__name__}.")
-    X, W, G = _linear_case()
-    try:
-        result = linear_backward(X.clone(), W.clone(), G.clone())
-    except NotImplementedError:
-        return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
-    except Exception as error:
-        return checks.failed(exercise, f"your function raised {type(error).__name__}: {error}", _SHAPES_HINT)
-    if result is None or result is Ellipsis:
-        return checks.not_done(exercise, "your function returns nothing yet: `return dX, dW, db`.")
-    if not isinstance(result, tuple | list) or len(result) != 3:
-        return checks.failed(exercise, "the function should return three tensors.",
-                       "return them as a tuple: `return dX, dW, db`.")
-    dX, dW, db = result
-    expected = {"dX": G @ W, "dW": G.T @ X, "db": G.sum(dim=0)}
-    specific = {
-        "dX": [(lambda v: checks.close(v, G @ W * len(X)) or checks.close(v, G @ W / len(X)),
-                "dX = G @ W, with no extra factor of the batch size.")],
-        "dW": [(X.T @ G, "X.T @ G is the transpose, (in, out): nn.Linear stores W as (out, in), so dW = G.T @ X."),
-               (G.T @ X / len(X), "no 1/B here: the mean of the loss is already inside G, so dW = G.T @ X.")],
-        "db": [(G.mean(dim=0), "the bias is added to every row of the batch, so its gradient is the SUM over the "
-                               "batch, G.sum(dim=0) (the 1/B of a mean loss is already inside G)."),
-               (G.sum(dim=1), "sum over the batch (dim=0), not over the outputs (dim=1)."),
-               (G, "db has the bias's shape (out,): sum G over the batch dimension.")],
-    }
-    for (name, got), want in zip({"dX": dX, "dW": dW, "db": db}.items(), expected.values(), strict=True):
-        if checks.close(got, want, atol=1e-9):
-            continue
-        found = checks.diagnose_tensor(got, want, atol=1e-9)
-        problem = f"{name}: " + (found[0] if found else "the values differ.")
-        mistake = checks.first_mistake(got, [(wrong, problem, hint) for wrong, hint in specific[name]])
-        hint = mistake[1] if mistake else None
-        return checks.failed(exercise, problem, hint or (found[1] if found and found[1] else None) or _SHAPES_HINT)
-    checks.passed(exercise, "dX = G W, dW = Gᵀ X, db = Σ over the batch of G: each the shape of its tensor.")
+    for number, (text, X, W, G) in enumerate(_linear_cases()):
+        sequences = number == 1
+        try:
+            result = linear_backward(X.clone(), W.clone(), G.clone())
+        except NotImplementedError:
+            return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
+        except Exception as error:
+            return checks.failed(exercise, f"for {text} your function raised {type(error).__name__}: {error}",
+                                 _SHARED_HINT if sequences else _SHAPES_HINT)
+        if result is None or result is Ellipsis:
+            return checks.not_done(exercise, "your function returns nothing yet: `return dX, dW, db`.")
+        if not isinstance(result, tuple | list) or len(result) != 3:
+            return checks.failed(exercise, "the function should return three tensors.",
+                                 "return them as a tuple: `return dX, dW, db`.")
+        expected = _linear_reference(X, W, G)
+        G2, X2 = G.reshape(-1, G.shape[-1]), X.reshape(-1, X.shape[-1])
+        B = len(X2)
+        specific = {
+            "dX": [(lambda v, g=G @ W, n=B: checks.close(v, g * n) or checks.close(v, g / n),
+                    "dX = G @ W, with no extra factor of the batch size.")],
+            "dW": [(X2.T @ G2, "that is the transpose, (in, out): nn.Linear stores W as (out, in), so dW = Gᵀ X."),
+                   (G2.T @ X2 / B, "no 1/B here: the mean of the loss is already inside G, so dW = Gᵀ X.")]
+                  + ([(G.transpose(-1, -2) @ X, "dW has one (out, in) matrix per sequence: " + _SHARED_HINT),
+                      (G[-1].transpose(0, 1) @ X[-1], "only the last sequence counts: " + _SHARED_HINT)]
+                     if sequences else []),
+            "db": ([(G.sum(dim=0), "db still has a time dimension: " + _SHARED_HINT)] if sequences else [])
+                  + [(G2.mean(dim=0), "the bias is added at every position, so its gradient is the SUM, not the "
+                                    "mean (the 1/B of a mean loss is already inside G)."),
+                   (G.sum(dim=-1), "sum over the batch dimensions, not over the outputs (the last dimension)."),
+                   (G, "db has the bias's shape (out,): sum G over the batch dimensions.")],
+        }
+        got_all = dict(zip(("dX", "dW", "db"), result, strict=True))
+        for name, want in expected.items():
+            got = got_all[name]
+            if checks.close(got, want, atol=1e-9):
+                continue
+            found = checks.diagnose_tensor(got, want, atol=1e-9)
+            problem = f"{name}, for {text}: " + (found[0] if found else "the values differ.")
+            mistake = checks.first_mistake(got, [(wrong, problem, hint) for wrong, hint in specific[name]])
+            hint = mistake[1] if mistake else None
+            fallback = _SHARED_HINT if sequences else _SHAPES_HINT
+            return checks.failed(exercise, problem, hint or (found[1] if found and found[1] else None) or fallback)
+    checks.passed(exercise, "dX = G W, dW = Gᵀ X and db = Σ G, summed over every position that shares the layer, "
+                            "for a plain batch and for a batch of sequences alike.")
 
 
 # --------------------------------------------------------------------------- 05.3 gradient accumulation
@@ -125,6 +150,44 @@ def _accumulation_problem() -> tuple[nn.Linear, nn.Module, list[tuple[torch.Tens
     size = len(X) // _MICRO_BATCHES
     micro = [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
     return model, loss_fn, micro, reference
+
+
+_UNEQUAL_SIZES = (3, 3, 2)
+
+
+def _check_unequal(exercise: str, accumulate_gradients: Any) -> None:
+    """Second half of 05.3: micro-batches of sizes 3, 3 and 2, where dividing by k is no longer exact."""
+    model, loss_fn, equal, reference = _accumulation_problem()
+    X = torch.cat([X_micro for X_micro, _ in equal])
+    y = torch.cat([y_micro for _, y_micro in equal])
+    bounds = [0, *torch.tensor(_UNEQUAL_SIZES).cumsum(0).tolist()]
+    micro = [(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    for X_micro, y_micro in micro:  # the "divide by k" answer, for its hint
+        (loss_fn(model(X_micro), y_micro) / len(micro)).backward()
+    by_k = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    try:
+        accumulate_gradients(model, loss_fn, list(micro))
+    except Exception as error:
+        return checks.failed(exercise, f"with micro-batches of sizes {_UNEQUAL_SIZES} your function raised "
+                                       f"{type(error).__name__}: {error}",
+                             "weigh each micro-batch's mean loss by its share of the examples, len(y) / total.")
+    grads = [p.grad for p in model.parameters()]
+    if any(g is None for g in grads):
+        return checks.failed(exercise, f"with micro-batches of sizes {_UNEQUAL_SIZES} some parameters have no "
+                                       "gradient.", "call backward() on each micro-batch loss.")
+    if all(checks.close(g, r) for g, r in zip(grads, reference, strict=True)):
+        return checks.passed(exercise, "the accumulated gradients equal the full-batch gradient, also for "
+                                       f"micro-batches of sizes {_UNEQUAL_SIZES}: each mean loss weighed by "
+                                       "len(y) / total.")
+    problem = (f"right for equal micro-batches, but for sizes {_UNEQUAL_SIZES} the gradients differ from the "
+               "full-batch gradient.")
+    if all(checks.close(g, r) for g, r in zip(grads, by_k, strict=True)):
+        return checks.failed(exercise, problem,
+                             "dividing by the number of micro-batches is exact only for equal sizes: the small "
+                             "batch's examples then count more. Weigh each mean loss by len(y) / total instead.")
+    checks.failed(exercise, problem, "the full-batch mean is Σ over micro-batches of (len(y) / total) · their mean "
+                                     "loss: weigh each loss by len(y) / total before backward().")
 
 
 def check_3(accumulate_gradients: Any) -> None:
@@ -164,7 +227,7 @@ def check_3(accumulate_gradients: Any) -> None:
         return all(checks.close(g, t) for g, t in zip(grads, targets, strict=True))
 
     if all_close(reference):
-        return checks.passed(exercise, "the accumulated gradients equal the full-batch gradient.")
+        return _check_unequal(exercise, accumulate_gradients)
     mistakes = [
         ([r + s for r, s in zip(reference, stale, strict=True)],
          "old gradients were still in .grad and your backward passes added to them: call model.zero_grad() "

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
+from course_utils import models
 from course_utils.widgets import Explorer
 
 # --------------------------------------------------------------------------- a tiny autograd engine
@@ -325,20 +326,15 @@ def deep_mlp(
     if not gain > 0:
         raise ValueError(f"gain must be positive; got {gain!r}.")
     generator = torch.Generator().manual_seed(seed)
-    layers: list[nn.Module] = []
-    fan_in = in_features
     with torch.random.fork_rng(devices=[]):  # nn.Linear's default init draws from the global generator
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), ACTIVATIONS[activation]()]
-            fan_in = width
-        layers.append(nn.Linear(fan_in, out_features))
+        model = models.mlp([in_features, *[width] * depth, out_features], activation, allowed=tuple(ACTIVATIONS))
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
     with torch.no_grad():
-        for layer in layers:
-            if isinstance(layer, nn.Linear):
-                std = (gain if layer is not layers[-1] else 1.0) / math.sqrt(layer.in_features)
-                layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
-                layer.bias.zero_()
-    return nn.Sequential(*layers)
+        for layer in linears:
+            std = (gain if layer is not linears[-1] else 1.0) / math.sqrt(layer.in_features)
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
+            layer.bias.zero_()
+    return model
 
 
 def layer_grad_norms(model: nn.Module) -> list[float]:

@@ -15,29 +15,46 @@ def not_written(*_args):
 
 # --------------------------------------------------------------------------- 03.1
 
+RIGHT_NEGATIVE = {"sigmoid": False, "tanh": True, "relu": False, "leaky_relu": True, "elu": True,
+                  "gelu": True, "silu": True}
+
+
 def test_1_right_answer_passes(capsys):
-    ex03.check_1(lambda x, s: torch.where(x > 0, x, s * x))
-    assert "✅ Exercise 03.1 passed" in out(capsys)
+    ex03.check_1(dict(RIGHT_NEGATIVE))
+    text = out(capsys)
+    assert "✅ Exercise 03.1 passed" in text and "-0.17" in text and "-0.28" in text
+
+
+def test_1_minima_match_the_modules():
+    minima = ex03.activation_minima()
+    assert minima["sigmoid"] > 0 and minima["relu"] == 0
+    assert abs(minima["gelu"] + 0.170) < 1e-3 and abs(minima["silu"] + 0.278) < 1e-3
 
 
 @pytest.mark.parametrize(
-    ("fn", "hint"),
-    [
-        (lambda x, s: torch.relu(x), "negative_slope * x instead of 0"),
-        (lambda x, s: torch.where(x > 0, x, torch.full_like(x, s)), "multiply the slope by x"),
-        (lambda x, s: torch.where(x > 0, s * x, x), "only x ≤ 0 is multiplied"),
-        (lambda x, s: torch.where(x > 0, x, 0.01 * x), "instead of a fixed 0.01"),
-        (lambda x, s: torch.where(x > 0, x, -s * x), "torch.where(x > 0, x, negative_slope * x)"),
-        (lambda x, s: x.numpy(), "NumPy array"),
-    ],
+    ("name", "hint"),
+    [("gelu", "x·Φ(x)"), ("silu", "x·σ(x)"), ("sigmoid", "between 0 and 1"), ("relu", "max(0, x)"),
+     ("tanh", "odd"), ("leaky_relu", "a·x"), ("elu", "α(e^x - 1)")],
 )
-def test_1_typical_mistakes_get_named(capsys, fn, hint):
-    ex03.check_1(fn)
+def test_1_each_wrong_answer_gets_its_reason(capsys, name, hint):
+    answer = dict(RIGHT_NEGATIVE, **{name: not RIGHT_NEGATIVE[name]})
+    ex03.check_1(answer)
+    text = out(capsys)
+    assert "❌ Exercise 03.1 is not right yet" in text and name in text and hint in text
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [([True] * 7, "dictionary"), ({"sigmoid": False}, "seven keys"),
+     (dict(RIGHT_NEGATIVE, gelu="yes"), "True or False")],
+)
+def test_1_malformed_answers_get_a_hint(capsys, answer, hint):
+    ex03.check_1(answer)
     text = out(capsys)
     assert "❌ Exercise 03.1 is not right yet" in text and hint in text
 
 
-@pytest.mark.parametrize("answer", [..., not_written])
+@pytest.mark.parametrize("answer", [..., None, dict(RIGHT_NEGATIVE, tanh=...)])
 def test_1_placeholder_is_not_done(capsys, answer):
     ex03.check_1(answer)
     assert "⏳ Exercise 03.1 is not done yet" in out(capsys)
@@ -46,27 +63,38 @@ def test_1_placeholder_is_not_done(capsys, answer):
 # --------------------------------------------------------------------------- 03.2
 
 def test_2_right_answer_passes(capsys):
-    ex03.check_2(lambda x: 1 - torch.tanh(x) ** 2)
+    ex03.check_2(4.5849)
+    assert "✅ Exercise 03.2 passed" in out(capsys)
+
+
+def test_2_point_really_has_slope_001():
+    x = torch.tensor(ex03.sigmoid_slope_point(0.01), dtype=torch.float64)
+    assert abs((torch.sigmoid(x) * (1 - torch.sigmoid(x))).item() - 0.01) < 1e-12
+
+
+def test_2_tensor_answer_is_accepted(capsys):
+    ex03.check_2(torch.tensor(4.585))
     assert "✅ Exercise 03.2 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
-    ("fn", "hint"),
-    [
-        (lambda x: 1 - torch.tanh(x), "square the tanh"),
-        (lambda x: torch.tanh(x) * (1 - torch.tanh(x)), "sigmoid's derivative"),
-        (lambda x: 1 - x**2, "apply tanh first"),
-        (lambda x: 1 - torch.sigmoid(x) ** 2, "not torch.sigmoid"),
-        (lambda x: torch.tanh(x) ** 2, "1 - tanh(x)²"),
-    ],
+    ("answer", "hint"),
+    [(-4.585, "symmetric"), (4.5951, "σ(x) = 0.99"), (4.6052, "e^(-x)"), (0.01, "the slope"),
+     (3.0, "quadratic in s"), ("4.6", "one float")],
 )
-def test_2_typical_mistakes_get_named(capsys, fn, hint):
-    ex03.check_2(fn)
+def test_2_typical_mistakes_get_named(capsys, answer, hint):
+    ex03.check_2(answer)
     text = out(capsys)
     assert "❌ Exercise 03.2 is not right yet" in text and hint in text
 
 
-@pytest.mark.parametrize("answer", [..., not_written])
+@pytest.mark.parametrize("slope", [0.0, 0.25, -1.0])
+def test_2_slope_out_of_range_raises(slope):
+    with pytest.raises(ValueError, match="slope must be in"):
+        ex03.sigmoid_slope_point(slope)
+
+
+@pytest.mark.parametrize("answer", [..., None])
 def test_2_placeholder_is_not_done(capsys, answer):
     ex03.check_2(answer)
     assert "⏳ Exercise 03.2 is not done yet" in out(capsys)
@@ -74,77 +102,56 @@ def test_2_placeholder_is_not_done(capsys, answer):
 
 # --------------------------------------------------------------------------- 03.3
 
-def stable(z):
-    e = torch.exp(z - z.amax(dim=-1, keepdim=True))
-    return e / e.sum(dim=-1, keepdim=True)
+RIGHT_SOFTMAX = {"z + 5": True, "z - z.mean()": True, "2 * z": False, "z / 10": False, "-z": False}
 
 
 def test_3_right_answer_passes(capsys):
-    ex03.check_3(stable)
+    ex03.check_3(dict(RIGHT_SOFTMAX))
     assert "✅ Exercise 03.3 passed" in out(capsys)
-
-
-def test_3_global_max_is_also_right(capsys):
-    def global_max(z):
-        e = torch.exp(z - z.max())
-        return e / e.sum(dim=-1, keepdim=True)
-
-    ex03.check_3(global_max)
-    assert "✅ Exercise 03.3 passed" in out(capsys)
-
-
-def naive(z):
-    e = torch.exp(z)
-    return e / e.sum(dim=-1, keepdim=True)
-
-
-def wrong_dim(z):
-    e = torch.exp(z - z.amax(dim=0, keepdim=True))
-    return e / e.sum(dim=0, keepdim=True)
-
-
-def no_keepdim(z):
-    e = torch.exp(z - z.max(dim=-1).values)
-    return e / e.sum(dim=-1)
 
 
 @pytest.mark.parametrize(
-    ("fn", "hint"),
-    [
-        (naive, "subtract the largest logit"),
-        (lambda z: torch.exp(z - z.max()), "divide by the sum"),
-        (wrong_dim, "softmax on the wrong dim"),
-        (no_keepdim, "keepdim=True"),
-        (lambda z: torch.sigmoid(z), "e = exp(z - z.amax"),
-    ],
+    ("name", "hint"),
+    [("z + 5", "cancels"), ("z - z.mean()", "one number"), ("2 * z", "sharper"), ("z / 10", "flatter"),
+     ("-z", "reverses the order")],
 )
-def test_3_typical_mistakes_get_named(capsys, fn, hint):
-    ex03.check_3(fn)
+def test_3_each_wrong_answer_gets_its_reason(capsys, name, hint):
+    ex03.check_3(dict(RIGHT_SOFTMAX, **{name: not RIGHT_SOFTMAX[name]}))
+    text = out(capsys)
+    assert "❌ Exercise 03.3 is not right yet" in text and name in text and hint in text
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [(True, "dictionary"), ({"z + 5": True}, "five keys"), (dict(RIGHT_SOFTMAX, **{"-z": 0}), "True or False")],
+)
+def test_3_malformed_answers_get_a_hint(capsys, answer, hint):
+    ex03.check_3(answer)
     text = out(capsys)
     assert "❌ Exercise 03.3 is not right yet" in text and hint in text
 
 
-@pytest.mark.parametrize("answer", [..., not_written])
+@pytest.mark.parametrize("answer", [..., dict(RIGHT_SOFTMAX, **{"2 * z": ...})])
 def test_3_placeholder_is_not_done(capsys, answer):
     ex03.check_3(answer)
     assert "⏳ Exercise 03.3 is not done yet" in out(capsys)
 
 
-# --------------------------------------------------------------------------- 03.4
+# --------------------------------------------------------------------------- 03.5
 
 def right_kinks():
-    net = ex03.exercise_4_net()
+    net = ex03.exercise_5_net()
     return torch.sort(-net[0].bias.detach() / net[0].weight.detach().flatten()).values
 
 
 @pytest.mark.parametrize("answer", [right_kinks(), right_kinks().tolist(), right_kinks().double()])
 def test_4_right_answers_pass(capsys, answer):
-    ex03.check_4(answer)
-    assert "✅ Exercise 03.4 passed" in out(capsys)
+    ex03.check_5(answer)
+    assert "✅ Exercise 03.5 passed" in out(capsys)
 
 
 def test_4_kinks_are_where_the_network_bends():
-    net = ex03.exercise_4_net()
+    net = ex03.exercise_5_net()
     x = torch.linspace(-3, 3, 6001).unsqueeze(1)
     with torch.no_grad():
         slope = net(x).flatten().diff() / (6 / 6000)
@@ -154,7 +161,7 @@ def test_4_kinks_are_where_the_network_bends():
 
 
 def test_4_typical_mistakes_get_named(capsys):
-    net = ex03.exercise_4_net()
+    net = ex03.exercise_5_net()
     w, b = net[0].weight.detach().flatten(), net[0].bias.detach()
     cases = [
         (torch.sort(b / w).values, "x = -b / w"),
@@ -166,17 +173,17 @@ def test_4_typical_mistakes_get_named(capsys):
         (torch.zeros(4), "-b / w from the first layer"),
     ]
     for answer, hint in cases:
-        ex03.check_4(answer)
+        ex03.check_5(answer)
         text = out(capsys)
-        assert "❌ Exercise 03.4 is not right yet" in text and hint in text, (answer, text)
+        assert "❌ Exercise 03.5 is not right yet" in text and hint in text, (answer, text)
 
 
 def test_4_placeholder_is_not_done(capsys):
-    ex03.check_4(...)
-    assert "⏳ Exercise 03.4 is not done yet" in out(capsys)
+    ex03.check_5(...)
+    assert "⏳ Exercise 03.5 is not done yet" in out(capsys)
 
 
-# --------------------------------------------------------------------------- 03.5
+# --------------------------------------------------------------------------- 03.4
 
 def right_net(act=nn.ReLU):
     return nn.Sequential(nn.Linear(8, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, 16), act(),
@@ -185,8 +192,8 @@ def right_net(act=nn.ReLU):
 
 @pytest.mark.parametrize("act", [nn.ReLU, nn.GELU, nn.Tanh])
 def test_5_right_answers_pass(capsys, act):
-    ex03.check_5(right_net(act))
-    assert "✅ Exercise 03.5 passed" in out(capsys)
+    ex03.check_4(right_net(act))
+    assert "✅ Exercise 03.4 passed" in out(capsys)
 
 
 class Constant(nn.Module):
@@ -216,11 +223,11 @@ class Constant(nn.Module):
     ],
 )
 def test_5_typical_mistakes_get_named(capsys, model, hint):
-    ex03.check_5(model)
+    ex03.check_4(model)
     text = out(capsys)
-    assert "❌ Exercise 03.5 is not right yet" in text and hint in text
+    assert "❌ Exercise 03.4 is not right yet" in text and hint in text
 
 
 def test_5_placeholder_is_not_done(capsys):
-    ex03.check_5(...)
-    assert "⏳ Exercise 03.5 is not done yet" in out(capsys)
+    ex03.check_4(...)
+    assert "⏳ Exercise 03.4 is not done yet" in out(capsys)

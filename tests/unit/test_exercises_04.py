@@ -3,7 +3,6 @@ placeholders are "not done yet"."""
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from course_utils.exercises import ex04
@@ -17,120 +16,92 @@ def not_implemented(*args):
     raise NotImplementedError
 
 
-# --------------------------------------------------------------------------- 04.1 Huber
+# --------------------------------------------------------------------------- 04.1 gradients
+
+RIGHT_GRADIENTS = {"MSE at 3": 6.0, "MAE at 3": 1.0, "Huber at 3": 1.0,
+                   "MSE at 0.5": 1.0, "MAE at 0.5": 1.0, "Huber at 0.5": 0.5}
 
 
-def huber(p, t, d):
-    e = (p - t).abs()
-    return torch.where(e <= d, 0.5 * e**2, d * (e - 0.5 * d)).mean()
-
-
-def test_huber_right_answer_passes(capsys):
-    ex04.check_1(huber)
+def test_gradients_right_answer_passes(capsys):
+    ex04.check_1(dict(RIGHT_GRADIENTS))
     assert "✅ Exercise 04.1 passed" in out(capsys)
 
 
+def test_gradients_match_autograd():
+    assert ex04.regression_gradients() == pytest.approx(RIGHT_GRADIENTS)
+
+
 @pytest.mark.parametrize(
-    ("wrong", "words"),
-    [
-        (lambda p, t, d: F.smooth_l1_loss(p, t, beta=d), "SmoothL1Loss"),
-        (lambda p, t, d: (0.5 * (p - t) ** 2).mean(), "grow linearly"),
-        (lambda p, t, d: torch.where((p - t).abs() <= d, d * ((p - t).abs() - 0.5 * d), 0.5 * (p - t) ** 2).mean(),
-         "swapped"),
-        (lambda p, t, d: torch.where((p - t).abs() <= d, (p - t) ** 2, d * ((p - t).abs() - 0.5 * d)).mean(),
-         "½·e², not e²"),
-        (lambda p, t, d: torch.where((p - t).abs() <= d, 0.5 * (p - t) ** 2, d * (p - t).abs()).mean(), "−½δ"),
-        (lambda p, t, d: F.huber_loss(p, t, delta=d, reduction="sum"), ".mean(), not .sum()"),
-        (lambda p, t, d: F.huber_loss(p, t, delta=1.0), "δ is fixed at 1"),
-        (lambda p, t, d: F.huber_loss(p, t, delta=d, reduction="none"), "one number"),
-        (lambda p, t, d: 0.5, "not a tensor"),
-        (lambda p, t, d: p.undefined_method(), "raised AttributeError"),
-    ],
+    ("key", "wrong", "words"),
+    [("MSE at 3", 3.0, "forget the 2"), ("MSE at 3", 9.0, "not its gradient"), ("MAE at 0.5", 0.5, "±1"),
+     ("Huber at 3", 3.0, "capped at δ"), ("Huber at 0.5", 1.0, "½e²"), ("MAE at 3", -1.0, "mind the sign"),
+     ("MSE at 0.5", 7.0, "2e for MSE"), ("Huber at 3", "one", "plain number")],
 )
-def test_huber_mistakes_are_named(capsys, wrong, words):
-    ex04.check_1(wrong)
+def test_gradients_mistakes_are_named(capsys, key, wrong, words):
+    ex04.check_1(dict(RIGHT_GRADIENTS, **{key: wrong}))
     text = out(capsys)
     assert "❌ Exercise 04.1 is not right yet" in text and words in text
 
 
-@pytest.mark.parametrize("placeholder", [..., not_implemented])
-def test_huber_placeholder_is_not_done(capsys, placeholder):
+def test_gradients_wrong_container_and_missing_key(capsys):
+    ex04.check_1([6.0, 1.0])
+    assert "expected a dict" in out(capsys)
+    ex04.check_1({"MSE at 3": 6.0})
+    assert "is missing" in out(capsys)
+
+
+@pytest.mark.parametrize("placeholder", [..., None, dict(RIGHT_GRADIENTS, **{"MAE at 3": ...})])
+def test_gradients_placeholder_is_not_done(capsys, placeholder):
     ex04.check_1(placeholder)
     assert "⏳ Exercise 04.1 is not done yet" in out(capsys)
 
 
-# --------------------------------------------------------------------------- 04.2 targets
+# --------------------------------------------------------------------------- 04.2 the uniform baseline
 
-
-def test_targets_right_answer_passes(capsys):
-    ex04.check_2(ex04.exercise_2_rows().argmax(dim=1))
+@pytest.mark.parametrize("answer", [2.302585, torch.tensor(2.3026)])
+def test_uniform_loss_right_answer_passes(capsys, answer):
+    ex04.check_2(answer)
     assert "✅ Exercise 04.2 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
     ("wrong", "words"),
-    [
-        (lambda rows: rows, "still one-hot rows"),
-        (lambda rows: rows.argmax(dim=0), "dim=0 runs down the columns"),
-        (lambda rows: rows.argmax(dim=1, keepdim=True), ".squeeze(1)"),
-        (lambda rows: rows.argmax(dim=1).float(), ".long()"),
-        (lambda rows: rows.argmax(dim=1) + 1, "count from 0"),
-        (lambda rows: rows.argmax(dim=1).tolist(), "torch.tensor"),
-        (lambda rows: rows.argmax(dim=1).flip(0), "argmax over dim=1"),
-    ],
+    [(0.1, "-log of that probability"), (1.0, "natural logarithm"), (-2.302585, "cannot be negative"),
+     (0.0, "same probability"), (0.6931, "two-class"), (5.0, "-ln(1/10)"), ("ln 10", "one float")],
 )
-def test_targets_mistakes_are_named(capsys, wrong, words):
-    ex04.check_2(wrong(ex04.exercise_2_rows()))
+def test_uniform_loss_mistakes_are_named(capsys, wrong, words):
+    ex04.check_2(wrong)
     text = out(capsys)
     assert "❌ Exercise 04.2 is not right yet" in text and words in text
 
 
-def test_targets_placeholder_is_not_done(capsys):
+def test_uniform_loss_placeholder_is_not_done(capsys):
     ex04.check_2(...)
     assert "⏳ Exercise 04.2 is not done yet" in out(capsys)
 
 
-# --------------------------------------------------------------------------- 04.3 cross-entropy
+# --------------------------------------------------------------------------- 04.3 the gradient of cross-entropy
 
-
-def cross_entropy(z, t):
-    shifted = z - z.max(dim=1, keepdim=True).values
-    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
-    return -log_probs[torch.arange(len(t)), t].mean()
-
-
-def rows(t):
-    return torch.arange(len(t))
-
-
-def test_cross_entropy_right_answer_passes(capsys):
-    ex04.check_3(cross_entropy)
+@pytest.mark.parametrize("answer", [[1 / 3, -2 / 3, 1 / 3], torch.tensor([[0.3333, -0.6667, 0.3333]])])
+def test_grad_logits_right_answer_passes(capsys, answer):
+    ex04.check_3(answer)
     assert "✅ Exercise 04.3 passed" in out(capsys)
 
 
 @pytest.mark.parametrize(
     ("wrong", "words"),
-    [
-        (lambda z, t: -(z.softmax(dim=1)[rows(t), t].log()).mean(), "subtract each row's max"),
-        (lambda z, t: -(z - z.exp().sum(1, keepdim=True).log())[rows(t), t].mean(), "subtract each row's max"),
-        (lambda z, t: -F.log_softmax(z, dim=0)[rows(t), t].mean(), "dim=1 (each row)"),
-        (lambda z, t: F.log_softmax(z, dim=1)[rows(t), t].mean(), "MINUS"),
-        (lambda z, t: -F.log_softmax(z, dim=1)[rows(t), t].sum(), ".mean(), not .sum()"),
-        (lambda z, t: F.cross_entropy(z.softmax(dim=1), t), "applying softmax first"),
-        (lambda z, t: -z.softmax(dim=1)[rows(t), t].mean(), "take the log"),
-        (lambda z, t: -F.log_softmax(z, dim=1)[:, t].mean(), "one entry per row"),
-        (lambda z, t: -z[rows(t), t].mean(), "raw logit"),
-    ],
+    [([-1 / 3, 2 / 3, -1 / 3], "signs are flipped"), ([0, -1, 0], "softmax probabilities"),
+     ([1 / 3, 1 / 3, 1 / 3], "subtract the one-hot"), ([1 / 9, -2 / 9, 1 / 9], "nothing to average"),
+     ([1, 2], "three numbers"), ("abc", "a list"), ([0.5, -0.5, 0.0], "softmax(z) - onehot(y)")],
 )
-def test_cross_entropy_mistakes_are_named(capsys, wrong, words):
+def test_grad_logits_mistakes_are_named(capsys, wrong, words):
     ex04.check_3(wrong)
     text = out(capsys)
     assert "❌ Exercise 04.3 is not right yet" in text and words in text
 
 
-@pytest.mark.parametrize("placeholder", [..., not_implemented])
-def test_cross_entropy_placeholder_is_not_done(capsys, placeholder):
-    ex04.check_3(placeholder)
+def test_grad_logits_placeholder_is_not_done(capsys):
+    ex04.check_3(...)
     assert "⏳ Exercise 04.3 is not done yet" in out(capsys)
 
 

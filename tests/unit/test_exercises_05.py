@@ -43,8 +43,18 @@ def test_chain_rule_placeholder_is_not_done(capsys):
 # --------------------------------------------------------------------------- 05.2
 
 
+def linear_backward(X, W, G):
+    G2, X2 = G.reshape(-1, G.shape[-1]), X.reshape(-1, X.shape[-1])
+    return G @ W, G2.T @ X2, G2.sum(dim=0)
+
+
 def test_linear_backward_right_answer_passes(capsys):
-    ex05.check_2(lambda X, W, G: (G @ W, G.T @ X, G.sum(dim=0)))
+    ex05.check_2(linear_backward)
+    assert "✅ Exercise 05.2 passed" in out(capsys)
+
+
+def test_linear_backward_einsum_answer_passes(capsys):
+    ex05.check_2(lambda X, W, G: (G @ W, torch.einsum("...o,...i->oi", G, X), G.sum(dim=tuple(range(G.dim() - 1)))))
     assert "✅ Exercise 05.2 passed" in out(capsys)
 
 
@@ -53,12 +63,18 @@ def test_linear_backward_right_answer_passes(capsys):
     [
         (lambda X, W, G: (G @ W, X.T @ G, G.sum(0)), "stores W as (out, in)"),
         (lambda X, W, G: (G @ W, G.T @ X / len(X), G.sum(0)), "no 1/B here"),
-        (lambda X, W, G: (G @ W, G.T @ X, G.mean(0)), "SUM over the batch"),
+        (lambda X, W, G: (G @ W, G.T @ X, G.mean(0)), "not the mean"),
         (lambda X, W, G: (G @ W, G.T @ X, G.sum(1)), "not over the outputs"),
         (lambda X, W, G: (G @ W, G.T @ X, G), "bias's shape"),
         (lambda X, W, G: (G @ W / len(X), G.T @ X, G.sum(0)), "no extra factor"),
         (lambda X, W, G: (G @ W.T, G.T @ X, G.sum(0)), "check the shapes"),
         (lambda X, W, G: (G @ W, G.T @ X), "three tensors"),
+        # right for (B, in), wrong for a batch of sequences
+        (lambda X, W, G: (G @ W, G.transpose(-1, -2) @ X, G.reshape(-1, G.shape[-1]).sum(0)),
+         "one (out, in) matrix per sequence"),
+        (lambda X, W, G: (G @ W, G.reshape(-1, G.shape[-1]).T @ X.reshape(-1, X.shape[-1]), G.sum(0)),
+         "still has a time dimension"),
+        (lambda X, W, G: (G @ W, torch.mm(G.transpose(0, 1), X), G.sum(0)), "a batch of sequences"),
     ],
 )
 def test_linear_backward_mistakes_are_named(capsys, wrong, words):
@@ -77,6 +93,13 @@ def test_linear_backward_placeholder_is_not_done(capsys, placeholder):
 
 
 def accumulate(model, loss_fn, micro):
+    model.zero_grad()
+    total = sum(len(y) for _, y in micro)
+    for X, y in micro:
+        (loss_fn(model(X), y) * len(y) / total).backward()
+
+
+def divide_by_k(model, loss_fn, micro):
     model.zero_grad()
     for X, y in micro:
         (loss_fn(model(X), y) / len(micro)).backward()
@@ -125,6 +148,7 @@ def test_accumulation_right_answer_passes(capsys):
     ("wrong", "words"),
     [
         (unscaled, "4 times too large"),
+        (divide_by_k, "exact only for equal sizes"),
         (no_zero_grad, "old gradients"),
         (neither, "two things"),
         (zero_inside, "inside the loop"),
@@ -208,7 +232,7 @@ def test_mul_backward_placeholder_is_not_done(capsys, placeholder):
 
 def test_checks_leave_the_global_random_state_alone(capsys):
     state = torch.random.get_rng_state()
-    ex05.check_2(lambda X, W, G: (G @ W, G.T @ X, G.sum(dim=0)))
+    ex05.check_2(linear_backward)
     ex05.check_3(accumulate)
     ex05.check_4(mul_backward)
     assert torch.equal(state, torch.random.get_rng_state())
