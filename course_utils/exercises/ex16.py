@@ -101,9 +101,15 @@ def _ece_variants() -> dict[str, float]:
     }
 
 
-def check_3(ece: Any) -> None:
-    """Exercise 16.3: the ECE of eight predictions with four equal-width bins."""
+_VERDICTS = ("under", "over")  # bin (0.5, 0.75]: accuracy 2/3 > confidence 0.62; bin (0.75, 1]: 0.6 < 0.88
+
+
+def check_3(ece: Any, verdicts: Any = None) -> None:
+    """Exercise 16.3: the ECE of eight predictions with four equal-width bins, and for each of the two
+    used bins, (0.5, 0.75] then (0.75, 1], whether the model is "over"- or "under"-confident there."""
     exercise = "16.3"
+    if checks.is_placeholder(ece) or checks.is_placeholder(verdicts):
+        return checks.not_done(exercise)
     v = _ece_variants()
     mistakes = [
         (v["unweighted"], "you averaged the bins' gaps without weighting them.",
@@ -114,13 +120,30 @@ def check_3(ece: Any) -> None:
         (v["per_sample"], "this is the mean of |confidence − correct| per sample, not per bin.",
          "first group the samples by bin, then compare each bin's mean confidence with its accuracy."),
     ]
-    hint = None
-    if isinstance(ece, int | float) and not isinstance(ece, bool):
-        found = checks.first_mistake(float(ece), mistakes, atol=2e-3)
-        hint = " ".join(found) if found else ("bins (0.5, 0.75] and (0.75, 1] are used: 3 and 5 samples; compare mean "
-                                       "confidence and accuracy in each.")
-    checks.check_value(exercise, ece, v["right"], tol=2e-3, hint=hint,
-                       success=f"ECE = 5/8 · |0.6 − 0.88| + 3/8 · |0.667 − 0.62| = {v['right']:.4f}.")
+    if not (isinstance(ece, int | float) and not isinstance(ece, bool) and math.isclose(ece, v["right"], abs_tol=2e-3)):
+        hint = None
+        if isinstance(ece, int | float) and not isinstance(ece, bool):
+            found = checks.first_mistake(float(ece), mistakes, atol=2e-3)
+            hint = " ".join(found) if found else ("bins (0.5, 0.75] and (0.75, 1] are used: 3 and 5 samples; compare "
+                                                  "mean confidence and accuracy in each.")
+        return checks.check_value(exercise, ece, v["right"], tol=2e-3, hint=hint, success="")
+    try:
+        given = tuple(str(x).strip().lower().removesuffix("-confident") for x in verdicts)
+    except TypeError:
+        given = ()
+    if len(given) != 2 or not set(given) <= {"over", "under"}:
+        return checks.failed(exercise, f"the ECE is right, but verdicts should be two words, 'over' or 'under'; got "
+                                       f"{verdicts!r}.", "write e.g. ('over', 'under'): bin (0.5, 0.75] first.")
+    if given == _VERDICTS[::-1]:
+        return checks.failed(exercise, "the ECE is right, but both verdicts are reversed.",
+                             "over-confident means confidence > accuracy: the model claims more than it delivers.")
+    if given != _VERDICTS:
+        wrong = "(0.5, 0.75]" if given[0] != _VERDICTS[0] else "(0.75, 1]"
+        return checks.failed(exercise, f"the ECE is right, but the verdict for bin {wrong} is not.",
+                             "compare that bin's mean confidence with its fraction correct.")
+    checks.passed(exercise, f"ECE = 5/8 · |0.6 − 0.88| + 3/8 · |0.667 − 0.62| = {v['right']:.4f}; the top bin is "
+                            "over-confident (0.6 right at 0.88 confidence), the other slightly under-confident. "
+                            "The ECE alone does not tell you which way a model errs.")
 
 
 # --------------------------------------------------------------------------- 16.4 McNemar
@@ -145,16 +168,39 @@ def _chi_square(b: int, c: int) -> float:
     return math.erfc(math.sqrt((b - c) ** 2 / (b + c)) / math.sqrt(2)) if b + c else 1.0
 
 
-def check_4(mcnemar_p: Any) -> None:
-    """Exercise 16.4: the exact two-sided McNemar p-value from the discordant counts b and c."""
-    hint = None
+def check_4(mcnemar_p: Any, significant_at_5pct: Any = None) -> None:
+    """Exercise 16.4: the exact two-sided McNemar p-value from the discordant counts b and c, and whether
+    b = 30, c = 18 is a significant difference at the 5 % level."""
+    exercise = "16.4"
+    if checks.is_placeholder(mcnemar_p) or checks.is_placeholder(significant_at_5pct):
+        return checks.not_done(exercise)
+    right = False
     if callable(mcnemar_p):
-        hint = checks.match_mistake(mcnemar_p, [
-            (_one_sided, "this is the one-sided p-value: double the smaller tail (and cap it at 1)."),
-            (_chi_square, "this is the chi-square (normal) approximation; use the exact binomial sum."),
-            (lambda b, c: 2 * sum(math.comb(b + c, i) for i in range(min(b, c) + 1)) / 2 ** (b + c),
-             "when b = c the doubled tail exceeds 1: cap the p-value with min(1, ...)."),
-        ], _MCNEMAR_CASES, atol=1e-9)
-    checks.check_function("16.4", mcnemar_p, _MCNEMAR_CASES, atol=1e-9,
-                          hint=hint or "under H0, b ~ Binomial(b + c, 1/2): p = 2·P(X ≤ min(b, c)), at most 1.",
-                          success="your p-values equal the exact binomial test in all test cases.")
+        try:
+            right = all(checks.close(mcnemar_p(*args), want, atol=1e-9) for args, want in _MCNEMAR_CASES)
+        except NotImplementedError:
+            return checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
+        except Exception:
+            right = False
+    if not right:
+        hint = None
+        if callable(mcnemar_p):
+            hint = checks.match_mistake(mcnemar_p, [
+                (_one_sided, "this is the one-sided p-value: double the smaller tail (and cap it at 1)."),
+                (_chi_square, "this is the chi-square (normal) approximation; use the exact binomial sum."),
+                (lambda b, c: 2 * sum(math.comb(b + c, i) for i in range(min(b, c) + 1)) / 2 ** (b + c),
+                 "when b = c the doubled tail exceeds 1: cap the p-value with min(1, ...)."),
+            ], _MCNEMAR_CASES, atol=1e-9)
+        return checks.check_function(exercise, mcnemar_p, _MCNEMAR_CASES, atol=1e-9,
+                                     hint=hint or "under H0, b ~ Binomial(b + c, 1/2): p = 2·P(X ≤ min(b, c)), at most 1.",
+                                     success="")
+    p = _exact(30, 18)
+    if not isinstance(significant_at_5pct, bool):
+        return checks.failed(exercise, f"your function is right; significant_at_5pct should be True or False, got "
+                                       f"{significant_at_5pct!r}.", "compare mcnemar_p(30, 18) with 0.05.")
+    if significant_at_5pct:
+        return checks.failed(exercise, f"your function is right, but mcnemar_p(30, 18) = {p:.3f} is above 0.05.",
+                             "30 against 18 looks lopsided, but with only 48 disagreements such a split happens by "
+                             "chance more than one time in twenty.")
+    checks.passed(exercise, f"your p-values equal the exact binomial test; p(30, 18) = {p:.3f} > 0.05, so not "
+                            "significant. The 452 agreements do not enter: only the disagreements carry evidence.")

@@ -262,6 +262,17 @@ def mcnemar_exact(correct_a, correct_b) -> tuple[int, int, float]:
     return b, c, min(1.0, 2 * tail)
 
 
+def paired_difference_se(b: int, c: int, n: int) -> float:
+    """Standard error of accuracy(A) − accuracy(B) on ``n`` paired samples with ``b`` and ``c`` disagreements:
+    sqrt((b + c)/n − ((b − c)/n)²) / sqrt(n)."""
+    if not all(isinstance(v, int) and v >= 0 for v in (b, c, n)) or b + c > n or n == 0:
+        raise ValueError(f"b, c and n must be counts with b + c <= n and n > 0; got b={b!r}, c={c!r}, n={n!r}.")
+    if b + c == 0:
+        raise ValueError("the two models never disagree (b + c = 0), so the paired difference has no spread: "
+                         "compare models that make different mistakes, or use a larger test set.")
+    return math.sqrt((b + c) / n - ((b - c) / n) ** 2) / math.sqrt(n)
+
+
 def paired_bootstrap(correct_a, correct_b, n_resamples: int = 2000, seed: int = 0) -> torch.Tensor:
     """Accuracy(A) − accuracy(B) on ``n_resamples`` resamples of the test set (the same samples for both)."""
     a = _vector(correct_a, "correct_a").to(torch.float64)

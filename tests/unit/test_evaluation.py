@@ -187,3 +187,14 @@ def test_figures_draw():
     fig = ev.reliability_figure([("a", conf, ok), ("b", conf.sqrt(), ok)])
     assert len(fig.axes) == 2 and "ECE" in fig.axes[0].get_title()
     assert math.isfinite(ev.expected_calibration_error(conf, ok))
+
+
+def test_paired_difference_se_matches_the_bootstrap_and_refuses_no_disagreement():
+    a = [1] * 60 + [0] * 20 + [1] * 20
+    b = [1] * 60 + [1] * 20 + [0] * 20
+    diffs = ev.paired_bootstrap(a, b, n_resamples=4000, seed=0)
+    assert diffs.std().item() == pytest.approx(ev.paired_difference_se(20, 20, 100), rel=0.1)
+    with pytest.raises(ValueError, match="never disagree"):
+        ev.paired_difference_se(0, 0, 100)
+    with pytest.raises(ValueError, match="counts"):
+        ev.paired_difference_se(60, 60, 100)

@@ -60,7 +60,24 @@ def test_threshold_placeholder(capsys):
 
 def test_ece_right(capsys):
     value = 3 / 8 * abs(2 / 3 - 0.62) + 5 / 8 * abs(3 / 5 - 0.88)
-    assert "✅ Exercise 16.3 passed" in run(capsys, ex16.check_3, value)
+    out = None
+    ex16.check_3(value, ("under", "over"))
+    assert "✅ Exercise 16.3 passed" in capsys.readouterr().out
+    ex16.check_3(value, ["Under-confident", "over-confident"])
+    assert "✅ Exercise 16.3 passed" in capsys.readouterr().out
+    assert out is None
+
+
+@pytest.mark.parametrize("verdicts,words", [
+    (("over", "under"), "reversed"),
+    (("over", "over"), "(0.5, 0.75]"),
+    (("under", "under"), "(0.75, 1]"),
+    (("yes",), "two words"),
+])
+def test_ece_verdicts_are_checked(capsys, verdicts, words):
+    ex16.check_3(3 / 8 * abs(2 / 3 - 0.62) + 5 / 8 * abs(3 / 5 - 0.88), verdicts)
+    out = capsys.readouterr().out
+    assert "not right yet" in out and words in out
 
 
 def test_ece_matches_the_course_function():
@@ -77,12 +94,15 @@ def test_ece_matches_the_course_function():
     (0.5, "bins (0.5, 0.75]"),
 ])
 def test_ece_mistakes_are_named(capsys, answer, words):
-    out = run(capsys, ex16.check_3, answer)
+    ex16.check_3(answer, ("under", "over"))
+    out = capsys.readouterr().out
     assert "not right yet" in out and words in out
 
 
 def test_ece_placeholder(capsys):
     assert "not done yet" in run(capsys, ex16.check_3, ...)
+    ex16.check_3(0.2, ...)
+    assert "not done yet" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- 16.4
@@ -96,7 +116,15 @@ def exact(b, c):
 
 
 def test_mcnemar_right(capsys):
-    assert "✅ Exercise 16.4 passed" in run(capsys, ex16.check_4, exact)
+    ex16.check_4(exact, False)
+    assert "✅ Exercise 16.4 passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer,words", [(True, "above 0.05"), ("no", "True or False")])
+def test_mcnemar_significance_is_checked(capsys, answer, words):
+    ex16.check_4(exact, answer)
+    out = capsys.readouterr().out
+    assert "not right yet" in out and words in out
 
 
 @pytest.mark.parametrize("wrong,words", [
@@ -106,7 +134,8 @@ def test_mcnemar_right(capsys):
     (lambda b, c: 0.05, "Binomial"),
 ])
 def test_mcnemar_mistakes_are_named(capsys, wrong, words):
-    out = run(capsys, ex16.check_4, wrong)
+    ex16.check_4(wrong, False)
+    out = capsys.readouterr().out
     assert "not right yet" in out and words in out
 
 
@@ -114,5 +143,8 @@ def test_mcnemar_not_done(capsys):
     def stub(b, c):
         raise NotImplementedError
 
-    assert "not done yet" in run(capsys, ex16.check_4, stub)
+    ex16.check_4(stub, False)
+    assert "not done yet" in capsys.readouterr().out
+    ex16.check_4(stub, ...)
+    assert "not done yet" in capsys.readouterr().out
     assert "not done yet" in run(capsys, ex16.check_4, ...)
