@@ -75,6 +75,9 @@ class Explorer:
     """
 
     description = "interactive controls"
+    # The saved fallback repeats the status line; an explorer whose status is a random sample
+    # (a generated text, say) sets this to False.
+    status_in_fallback = True
 
     def __init__(self) -> None:
         self.live: LiveFigure | None = None
@@ -105,7 +108,7 @@ class Explorer:
         Where widgets are not live, the fallback also carries the current status line (if the
         explorer has a ``status`` widget), so a reader of the saved notebook sees it once.
         """
-        status = _plain(getattr(getattr(self, "status", None), "value", ""))
+        status = _plain(getattr(getattr(self, "status", None), "value", "")) if self.status_in_fallback else ""
         fallback = f"[interactive controls: {self.description}. Run the notebook to use them.]"
         show_controls(self.box, self.description, plain_text=f"{fallback}\n{status}" if status else None)
         self.live = LiveFigure(self.fig)

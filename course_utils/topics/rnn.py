@@ -52,6 +52,7 @@ class TemperatureExplorer(Explorer):
     """
 
     description = "a temperature slider that redraws the next-character probabilities and a sample"
+    status_in_fallback = False  # the status is a sampled text
 
     def __init__(self, logits: torch.Tensor, labels: Sequence[str],
                  sample_fn: Callable[[float], str] | None = None, temperature: float = 1.0) -> None:
