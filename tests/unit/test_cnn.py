@@ -141,7 +141,7 @@ def test_kernel_editor_redraws_once_per_change():
 
 def test_kernel_editor_show_uses_a_live_figure(monkeypatch):
     shown = []
-    monkeypatch.setattr(widgets, "show_controls", lambda box, text: shown.append(text))
+    monkeypatch.setattr(widgets, "show_controls", lambda box, text, **_: shown.append(text))
     editor = cnn.KernelEditor(torch.rand(6, 6))
     editor.show()
     assert shown and "3x3 kernel" in shown[0] and editor.live is not None

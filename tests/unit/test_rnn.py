@@ -30,7 +30,7 @@ def test_temperature_explorer_redraws_and_reports():
 
 def test_temperature_explorer_show_uses_a_live_figure(monkeypatch):
     shown = []
-    monkeypatch.setattr(widgets, "show_controls", lambda box, text: shown.append(text))
+    monkeypatch.setattr(widgets, "show_controls", lambda box, text, **_: shown.append(text))
     explorer = rnn.TemperatureExplorer(torch.zeros(3), ["a", "b", "c"])
     explorer.show()
     assert shown and "temperature slider" in shown[0] and explorer.live is not None

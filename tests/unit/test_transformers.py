@@ -167,7 +167,7 @@ def test_explorer_redraws_on_each_control():
 
 def test_explorer_show_uses_a_live_figure(monkeypatch):
     shown = []
-    monkeypatch.setattr(widgets, "show_controls", lambda box, text: shown.append(text))
+    monkeypatch.setattr(widgets, "show_controls", lambda box, text, **_: shown.append(text))
     explorer = att.AttentionExplorer(torch.softmax(torch.randn(2, 1, 2, 3, 3), -1))
     explorer.show()
     assert shown and "example" in shown[0] and explorer.live is not None
