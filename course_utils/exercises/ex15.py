@@ -5,65 +5,77 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 
 from course_utils import checks
 
-# the batch of exercise 15.4: four samples, two features
+# exercise 15.4: a batch of four samples with two features, and the sample fed in eval mode afterwards
 BN_BATCH = torch.tensor([[1.0, 10.0], [3.0, 10.0], [5.0, 14.0], [7.0, 14.0]])
+BN_SAMPLE = torch.tensor([4.0, 12.0])
+BN_EPS = 1e-5
 
-
-def _number(answer: Any) -> Any:
-    """A one-element tensor or a NumPy scalar as a plain float; anything else unchanged."""
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        return float(answer.item())
-    if isinstance(answer, np.generic):
-        return float(answer)
-    return answer
+# exercise 15.1: activation h through nn.Dropout(p) in training mode
+DROP_H, DROP_P = 3.0, 0.4
 
 
 def _is(value: float) -> Any:
     return lambda a: isinstance(a, int | float) and not isinstance(a, bool) and math.isclose(a, value, rel_tol=1e-4)
 
 
-def check_1(kept_value: Any) -> None:
-    """Exercise 15.1: the value of a kept entry 2.0 under nn.Dropout(p=0.25) in training mode."""
-    exercise, expected = "15.1", 2.0 / 0.75
-    value = _number(kept_value)
+def dropout_variance(h: float = DROP_H, p: float = DROP_P) -> float:
+    """Variance of inverted dropout's output for a constant input h: h²·p/(1 − p)."""
+    return h * h * p / (1 - p)
+
+
+def check_1(variance: Any) -> None:
+    """Exercise 15.1: the variance of nn.Dropout(p=0.4)'s output for the input 3.0, in training mode."""
+    exercise, expected = "15.1", dropout_variance()
+    h, p = DROP_H, DROP_P
+    value = checks.as_number(variance)
     if checks.is_placeholder(value):
         return checks.not_done(exercise)
     found = checks.first_mistake(value, [
-        (_is(2.0), "2.0 is the value in eval mode (or without the scaling).",
-         "in training mode PyTorch divides every kept value by 1 − p, so that the expected value stays 2.0."),
-        (_is(2.0 * 0.75), "that multiplies by 1 − p: the old, non-inverted dropout did that at test time.",
-         "PyTorch's inverted dropout divides by 1 − p during training instead."),
-        (_is(2.0 / 0.25), "that divides by p, the probability of *dropping*.",
-         "the scale is 1 / (1 − p), the inverse of the probability of keeping a unit."),
-        (_is(0.0), "0 is what a dropped entry becomes; the question asks for a kept one.", None),
+        (_is(h * h / (1 - p)), "that is E[out²]; the variance is E[out²] minus the squared mean.",
+         "the mean is 3.0, so subtract 3.0² = 9."),
+        (_is(h * h * p * (1 - p)), "that is the variance without the 1/(1 − p) scaling of the kept value.",
+         "PyTorch's kept value is 3 / (1 − p), not 3."),
+        (_is(math.sqrt(h * h * p / (1 - p))), "that is the standard deviation; the question asks for the variance.",
+         None),
+        (_is(h * p / (1 - p)), "the activation must enter squared: a variance scales with h².", None),
+        (_is(p / (1 - p)), "that is the variance for an input of 1; this input is 3.0.", None),
+        (_is(0.0), "0 is the variance in eval mode, where dropout is the identity.", None),
     ])
     if found is not None:
         return checks.failed(exercise, *found)
     checks.check_value(exercise, value, expected, tol=1e-4,
-                       hint="a kept entry is x / (1 − p).", success=f"2 / (1 − 0.25) = {expected:.4f}.")
+                       hint="the output is 3 / (1 − p) with probability 1 − p, else 0; variance = E[out²] − mean².",
+                       success=f"h²·p/(1 − p) = 9 · 0.4 / 0.6 = {expected:g}: dropout's noise grows with p and with h².")
 
 
-def check_2(penalty_coefficient: Any) -> None:
-    """Exercise 15.2: the c in loss + c·Σw² that gives the same SGD steps as weight_decay=0.01."""
-    exercise, expected = "15.2", 0.005
-    value = _number(penalty_coefficient)
+def check_2(steps: Any) -> None:
+    """Exercise 15.2: steps of AdamW(lr=1e-3, weight_decay=1) with zero gradients until the weights halve."""
+    exercise, expected = "15.2", math.ceil(math.log(0.5) / math.log(1 - 1e-3))
+    value = checks.as_number(steps)
     if checks.is_placeholder(value):
         return checks.not_done(exercise)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     found = checks.first_mistake(value, [
-        (_is(0.01), "with c = 0.01 the gradient of c·Σw² is 0.02·w: twice the decay of weight_decay=0.01.",
-         "differentiate c·w²: the 2 from the square must be cancelled."),
-        (_is(0.02), "that doubles instead of halving.", "the gradient of c·w² is 2c·w; set 2c = 0.01."),
-        (_is(0.1), "that is the square root of 0.01; the decay is not squared.", None),
+        (_is(expected - 1), f"after {expected - 1} steps the weights are still just above half "
+                            f"(0.999^{expected - 1} > 0.5).", "round up: the first n with 0.999ⁿ ≤ 0.5."),
+        (_is(500), "that subtracts 0.1 % of the *starting* weight each step; AdamW takes 0.1 % of the *current* one.",
+         "the factors multiply: solve 0.999ⁿ ≤ 0.5."),
+        (_is(1), "AdamW multiplies the decay by the learning rate: each step shrinks by 1 − lr·λ, not 1 − λ.", None),
     ])
     if found is not None:
         return checks.failed(exercise, *found)
-    checks.check_value(exercise, value, expected, tol=1e-9, hint="SGD's weight_decay=λ adds λ·w to the gradient.",
-                       success="c = λ/2 = 0.005: the gradient of 0.005·Σw² is 0.01·w, exactly weight_decay's term.")
+    if not isinstance(value, int) or isinstance(value, bool):
+        return checks.failed(exercise, f"expected a whole number of steps, got {value!r}.",
+                             "use math.ceil on the real-valued solution.")
+    checks.check_value(exercise, value, expected,
+                       hint="with a zero gradient Adam's part of the step is 0; only the factor 1 − lr·λ remains.",
+                       success=f"0.999ⁿ ≤ 0.5 first at n = {expected} (≈ ln 2 / (lr·λ)): weight_decay=1 is gentle "
+                               "at this learning rate.")
 
 
 def _reference_early_stop(val_losses, patience):
@@ -112,9 +124,28 @@ EARLY_STOP_CASES = [
 ]
 
 
-def check_3(early_stop_epochs: Any) -> None:
-    """Exercise 15.3: (best epoch, stopping epoch) for a list of validation losses and a patience."""
+PREDICTION_CASE = ([0.9, 0.7, 0.8, 0.7, 0.6, 0.65, 0.66], 2)
+
+
+def check_3(predicted: Any, early_stop_epochs: Any) -> None:
+    """Exercise 15.3: the predicted (best, stop) for PREDICTION_CASE, then the function on several curves."""
     exercise = "15.3"
+    want = _reference_early_stop(*PREDICTION_CASE)
+    if checks.is_placeholder(predicted) or (isinstance(predicted, tuple) and any(map(checks.is_placeholder, predicted))):
+        return checks.not_done(exercise)
+    if not (isinstance(predicted, tuple | list) and len(predicted) == 2):
+        return checks.failed(exercise, f"expected a tuple (best_epoch, stop_epoch), got {predicted!r}.", None)
+    guess = tuple(int(checks.as_number(v)) if isinstance(checks.as_number(v), int | float) else v for v in predicted)
+    if guess != want:
+        found = checks.first_mistake(guess, [
+            (lambda g: g == _ties_improve(*PREDICTION_CASE),
+             "you counted epoch 4's loss 0.7 as an improvement; it only equals the best, 0.7 of epoch 2.",
+             "only a strictly lower loss resets the count: epochs 3 and 4 are two bad epochs in a row."),
+            (lambda g: g == (4, 4), "the first number is the epoch whose weights are restored: the best one.", None),
+            (lambda g: g == (2, 5), "you stop one epoch late: stop right after the second bad epoch.", None),
+        ])
+        return checks.failed(exercise, *(found or (f"{guess} is not what early stopping does on this curve.",
+                                                   "walk through the epochs, counting bad ones since the best.")))
     hint = checks.match_mistake(early_stop_epochs, [
         (_last_not_best, "the first number is the epoch whose weights you restore: the best one, not the last."),
         (_one_late, "you stop one epoch late: stop as soon as `patience` epochs in a row brought no improvement."),
@@ -123,7 +154,8 @@ def check_3(early_stop_epochs: Any) -> None:
     ], EARLY_STOP_CASES) if callable(early_stop_epochs) else None
     checks.check_function(exercise, early_stop_epochs, [(args, tuple(want)) for args, want in EARLY_STOP_CASES],
                           hint=hint or "count the epochs without improvement since the best one; reset on improvement.",
-                          success="best and stopping epochs are right in every case.")
+                          success="your prediction (2, 4) is right (the tie at epoch 4 is no improvement), and so is "
+                                  "the function on every curve.")
 
 
 def bn_running_stats(batch: torch.Tensor = BN_BATCH, momentum: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,40 +165,41 @@ def bn_running_stats(batch: torch.Tensor = BN_BATCH, momentum: float = 0.1) -> t
     return (1 - momentum) * 0 + momentum * mean, (1 - momentum) * 1 + momentum * var
 
 
-def check_4(running_stats: Any) -> None:
-    """Exercise 15.4: (running_mean, running_var) of a fresh nn.BatchNorm1d(2) after one pass over BN_BATCH."""
+def bn_eval_output(batch: torch.Tensor = BN_BATCH, sample: torch.Tensor = BN_SAMPLE, momentum: float = 0.1,
+                   eps: float = BN_EPS) -> torch.Tensor:
+    """Eval-mode output for ``sample`` of a fresh BatchNorm1d after one training pass over ``batch``."""
+    mean, var = bn_running_stats(batch.double(), momentum)
+    return (sample.double() - mean) / torch.sqrt(var + eps)
+
+
+def check_4(eval_output: Any) -> None:
+    """Exercise 15.4: eval-mode output of a fresh nn.BatchNorm1d(2) for BN_SAMPLE after one pass over BN_BATCH."""
     exercise = "15.4"
-    if checks.is_placeholder(running_stats) or (
-        isinstance(running_stats, tuple) and any(checks.is_placeholder(a) for a in running_stats)
-    ):
+    if checks.is_placeholder(eval_output):
         return checks.not_done(exercise)
-    if not (isinstance(running_stats, tuple | list) and len(running_stats) == 2
-            and all(isinstance(t, torch.Tensor) for t in running_stats)):
-        return checks.failed(exercise, "expected a pair of tensors (running_mean, running_var).",
-                             "write `running_stats = (mean_tensor, var_tensor)`, each of shape (2,).")
-    mean, var = (t.detach().double() for t in running_stats)
-    want_mean, want_var = (t.double() for t in bn_running_stats())
-    m = BN_BATCH.double().mean(0)
-    biased, unbiased = BN_BATCH.double().var(0, unbiased=False), BN_BATCH.double().var(0, unbiased=True)
-    if not checks.close(mean, want_mean, atol=1e-4):
-        found = checks.first_mistake(mean, [
-            (m, "that is the batch mean itself; the running mean moves only 10 % of the way from its start, 0.",
-             "running = (1 − momentum)·running + momentum·batch, with momentum = 0.1."),
-            (0.9 * m, "you gave the new batch weight 0.9: PyTorch's momentum 0.1 is the weight of the *new* value.",
-             "running = 0.9·old + 0.1·new."),
-        ], atol=1e-4)
-        return checks.failed(exercise, *(found or ("the running mean is not right.",
-                                                   "the running mean starts at 0 and moves by momentum = 0.1.")))
-    if not checks.close(var, want_var, atol=1e-4):
-        found = checks.first_mistake(var, [
-            (0.9 + 0.1 * biased, "that uses the biased variance (÷ N); the running variance uses the unbiased one (÷ N−1).",
-             "normalising the batch uses ÷ N, but the running estimate is updated with ÷ (N − 1)."),
-            (0.1 * unbiased, "you forgot where the running variance starts: at 1, not 0.", None),
-            (0.1 + 0.9 * unbiased, "you gave the new batch weight 0.9; PyTorch's momentum 0.1 weights the new value.",
-             None),
-            (unbiased, "that is the batch variance itself; the running variance moves only 10 % of the way from 1.",
-             None),
-        ], atol=1e-4)
-        return checks.failed(exercise, *(found or ("the running variance is not right.",
-                                                   "start from 1, use the unbiased batch variance, weight it 0.1.")))
-    checks.passed(exercise, "running mean 0.1·batch mean, running var 0.9·1 + 0.1·unbiased batch var.")
+    if not isinstance(eval_output, torch.Tensor) or tuple(eval_output.shape) != (2,):
+        return checks.failed(exercise, f"expected a tensor of shape (2,), got {eval_output!r}.",
+                             "normalise the one sample: (sample − running_mean) / sqrt(running_var + ε).")
+    got = eval_output.detach().double()
+    batch, x = BN_BATCH.double(), BN_SAMPLE.double()
+    m, biased, unbiased = batch.mean(0), batch.var(0, unbiased=False), batch.var(0, unbiased=True)
+    want = bn_eval_output()
+    if checks.close(got, want, atol=2e-6):
+        return checks.passed(exercise, "eval mode uses the running statistics: mean 0.1·batch mean, variance "
+                                       "0.9 + 0.1·unbiased batch variance, plus ε.")
+    found = checks.first_mistake(got, [
+        ((x - m) / torch.sqrt(biased + BN_EPS), "that normalises with the batch's own statistics: train mode.",
+         "in eval mode BatchNorm uses running_mean and running_var, not the batch."),
+        ((x - 0.1 * m) / torch.sqrt(0.9 + 0.1 * biased + BN_EPS),
+         "the running variance is updated with the unbiased batch variance (÷ N−1), not the biased one.", None),
+        ((x - 0.1 * m) / torch.sqrt(0.9 + 0.1 * unbiased), "you left out ε under the square root.",
+         "BatchNorm divides by sqrt(running_var + ε), ε = 1e-5."),
+        ((x - 0.9 * m) / torch.sqrt(0.1 + 0.9 * unbiased + BN_EPS),
+         "you gave the new batch weight 0.9: PyTorch's momentum 0.1 is the weight of the *new* value.", None),
+        ((x - m) / torch.sqrt(unbiased + BN_EPS), "that uses the batch statistics as if momentum were 1; the running "
+         "estimates move only 10 % of the way from 0 and 1.", None),
+        ((x - 0.1 * m) / torch.sqrt(0.1 * unbiased + BN_EPS), "the running variance starts at 1, not 0.", None),
+    ], atol=2e-6)
+    checks.failed(exercise, *(found or ("the output is not right.",
+                                        "running mean = 0.1·batch mean, running var = 0.9 + 0.1·unbiased var; "
+                                        "then (sample − mean) / sqrt(var + ε).")))

@@ -86,6 +86,44 @@ def capacity_curve(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.T
     return out
 
 
+def bias_variance_curve(degrees: Sequence[int], *, n: int = 20, noise: float = 0.2, resamples: int = 200,
+                        grid: int = 200, generator: torch.Generator | None = None) -> dict[str, list[float]]:
+    """Bias², variance and their sum for the least-squares polynomial of each degree.
+
+    The ``n`` inputs are fixed and evenly spaced in [0, 1] (the centres of ``n`` equal bins);
+    ``resamples`` training sets draw fresh noise ``N(0, noise²)`` on sin(2πx) (from ``generator``).
+    Each set is fitted, and the fits are compared on ``grid`` evenly spaced points of [x₁, xₙ]
+    with the noise-free curve: bias² is the squared gap between the average fit and the curve,
+    variance the spread of the fits around their average (both averaged over x). ``"error"`` is
+    the average squared gap between a fit and the curve, which equals bias² + variance.
+    """
+    if not isinstance(resamples, int) or resamples < 2 or not isinstance(n, int) or n < 1:
+        raise ValueError(f"resamples must be an int >= 2 and n a positive int; got {resamples!r} and {n!r}.")
+    if noise < 0:
+        raise ValueError(f"noise is a standard deviation and cannot be negative; got {noise!r}.")
+    x = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    targets = torch.sin(2 * math.pi * x) + noise * torch.randn(resamples, n, generator=generator, dtype=torch.float64)
+    x_grid = torch.linspace(float(x[0]), float(x[-1]), grid, dtype=torch.float64)
+    truth = torch.sin(2 * math.pi * x_grid)
+    out: dict[str, list[float]] = {"bias²": [], "variance": [], "error": []}
+    for degree in degrees:
+        # one least-squares solve for all resampled targets at once (columns of the right-hand side)
+        weights = least_squares(polynomial_features(x, degree), targets.T)
+        fits = (polynomial_features(x_grid, degree) @ weights).T
+        average = fits.mean(0)
+        out["bias²"].append(float(((average - truth) ** 2).mean()))
+        out["variance"].append(float(((fits - average) ** 2).mean()))
+        out["error"].append(float(((fits - truth) ** 2).mean()))
+    return out
+
+
+def bootstrap_rows(n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` row indices drawn with replacement from ``range(n)``: one bootstrap sample (bagging)."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}.")
+    return torch.randint(0, n, (n,), generator=generator)
+
+
 def capacity_figure(x_train: torch.Tensor, y_train: torch.Tensor, degrees_shown: Sequence[int],
                     degrees: Sequence[int], curve: Mapping[str, Sequence[float]]) -> Figure:
     """Left: fits of a few degrees on the training points. Right: train and test MSE against degree."""

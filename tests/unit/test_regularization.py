@@ -42,6 +42,29 @@ def test_least_squares_matches_normal_equations_and_min_norm():
         reg.least_squares(phi, y, ridge=-1.0)
 
 
+def test_bias_variance_curve_decomposes_and_trends():
+    out = reg.bias_variance_curve([0, 1, 5, 12], n=20, resamples=40, grid=50, generator=torch.Generator().manual_seed(0))
+    assert set(out) == {"bias²", "variance", "error"} and all(len(v) == 4 for v in out.values())
+    for b, v, e in zip(out["bias²"], out["variance"], out["error"], strict=True):
+        assert math.isclose(b + v, e, rel_tol=1e-9, abs_tol=1e-12)
+    assert out["bias²"][1] > 100 * out["bias²"][2]  # degree 1 underfits, degree 5 does not
+    assert out["variance"][3] > out["variance"][2] > out["variance"][0]  # variance grows with the degree
+    with pytest.raises(ValueError, match="resamples"):
+        reg.bias_variance_curve([1], resamples=1)
+    with pytest.raises(ValueError, match="n a positive int"):
+        reg.bias_variance_curve([1], n=0)
+    with pytest.raises(ValueError, match="standard deviation"):
+        reg.bias_variance_curve([1], noise=-0.1)
+
+
+def test_bootstrap_rows():
+    rows = reg.bootstrap_rows(1000, generator=torch.Generator().manual_seed(0))
+    assert rows.shape == (1000,) and rows.min() >= 0 and rows.max() < 1000
+    assert 0.55 < len(rows.unique()) / 1000 < 0.7  # about 1 − 1/e of the rows are distinct
+    with pytest.raises(ValueError, match="positive int"):
+        reg.bootstrap_rows(0)
+
+
 def test_capacity_curve_training_error_never_rises():
     g = torch.Generator().manual_seed(1)
     x, y = reg.make_wave(12, generator=g)
