@@ -172,7 +172,7 @@ def test_threshold_explorer_redraws_and_reports(monkeypatch):
     assert explorer.metrics == ev.metrics_at(y, s, 0.05)
     assert "threshold 0.05" in explorer.status.value
     shown = []
-    monkeypatch.setattr(widgets, "show_controls", lambda box, text: shown.append(text))
+    monkeypatch.setattr(widgets, "show_controls", lambda box, text, **_: shown.append(text))
     monkeypatch.setattr(widgets, "display", lambda *a, **k: None)
     assert explorer.show() is None
     assert shown == [ev.ThresholdExplorer.description]
