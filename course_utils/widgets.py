@@ -22,10 +22,11 @@ widgets are not live. Quizzes (``course_utils.quiz``) use the same ``show_contro
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 
@@ -39,6 +40,13 @@ def show_controls(box: Any, fallback: str, *, plain_text: str | None = None) -> 
     data = dict(bundle[0] if isinstance(bundle, tuple) else bundle or {})
     data["text/plain"] = plain_text or f"[interactive controls: {fallback}. Run the notebook to use them.]"
     display(data, raw=True)
+
+
+def png_of(fig: Figure) -> Image:
+    """The figure as one PNG image, drawn once (no second pass for a tight bounding box)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return Image(data=buffer.getvalue(), format="png")
 
 
 def _plain(html: object) -> str:
@@ -58,13 +66,17 @@ class LiveFigure:
         self.handle = display(fig, display_id=True)
 
     def update(self, fig: Figure | None = None) -> None:
-        """Show ``fig`` (or the current, redrawn ``self.fig``) in place of the old picture."""
+        """Show ``fig`` (or the current, redrawn ``self.fig``) in place of the old picture.
+
+        The new picture is sent as a PNG rendered once: the inline backend's default ("tight"
+        bounding box) would draw the figure twice, which doubles the time from slider to picture.
+        """
         if fig is not None and fig is not self.fig:
             plt.close(self.fig)
             self.fig = fig
             plt.close(fig)
         if self.handle is not None:
-            self.handle.update(self.fig)
+            self.handle.update(png_of(self.fig))
 
 
 class Explorer:

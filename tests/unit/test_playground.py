@@ -144,7 +144,7 @@ def test_shown_playground_updates_its_displays(monkeypatch):
     assert shown[1] is pg.fig  # the figure as an ordinary output
     assert shown[2]["text/plain"].startswith("Outcome (sgd, lr=0.01")
     pg.lr_slider.value = 0.2
-    assert pg.live.handle.objs[-1] is pg.fig
+    assert pg.live.fig is pg.fig and pg.live.handle.objs[-1].data[:8] == b"\x89PNG\r\n\x1a\n"
     assert pg._status_handle.objs[-1]["text/plain"].startswith("Outcome (sgd, lr=0.2, momentum=0.00, 10 steps): diverged")
 
 
