@@ -121,6 +121,60 @@ def _finish(exercise: str, problem: str | None, success: str, hint: str | None) 
 _not_done = not_done
 
 
+def verdict(exercise: str, found: tuple[str, str | None] | None, success: str) -> None:
+    """The last line of a custom check: ``found`` is ``(problem, hint)`` of a mistake (failed), or None (passed)."""
+    if found is None:
+        passed(exercise, success)
+    else:
+        failed(exercise, *found)
+
+
+def _is_number(value: Any) -> bool:
+    value = as_number(value)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_KINDS: dict[str, Callable[[Any], bool]] = {
+    "function": callable,
+    "dict": lambda value: isinstance(value, dict),
+    "number": _is_number,
+    "tensor": lambda value: isinstance(value, torch.Tensor),
+}
+_KIND_HINTS = {"dict": "keep the dictionary of the exercise cell and fill in its values."}
+
+
+def unanswered(exercise: str, *answers: Any, expect: str | None = None, keys: Sequence[str] = (),
+               hint: str | None = None) -> bool:
+    """Report an answer that cannot be checked yet, and say so (True) so the check can ``return``.
+
+    "Not done yet" when any answer is still the placeholder (also inside a tuple or list); with
+    ``expect`` ('function', 'dict', 'number' or 'tensor'), "failed" when the first answer is of
+    another kind; with ``keys`` (a dict answer), "failed" for a missing key and "not done" while a
+    value is still ``...``. Usage: ``if checks.unanswered(ex, fn, expect="function"): return``.
+    """
+    def open_(value: Any) -> bool:
+        return is_placeholder(value) or (isinstance(value, tuple | list) and any(v is Ellipsis for v in value))
+
+    if any(open_(answer) for answer in answers):
+        not_done(exercise)
+        return True
+    answer = answers[0] if answers else None
+    if expect is not None and not _KINDS[expect](answer):
+        failed(exercise, f"expected a {expect}, got {type(answer).__name__}.",
+               hint or _KIND_HINTS.get(expect))
+        return True
+    if keys:
+        missing = [key for key in keys if key not in answer]
+        if missing:
+            failed(exercise, f"{missing[0]!r} is missing from your dict.",
+                   f"keep the keys of the exercise cell: {', '.join(map(str, keys))}.")
+            return True
+        if any(is_placeholder(answer[key]) for key in keys):
+            not_done(exercise, "some entries of your dict are still `...`.")
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- pure diagnosis
 
 
@@ -284,17 +338,9 @@ def match_mistake(fn: Callable, mistakes: Sequence[tuple[Callable, str]], cases:
 # --------------------------------------------------------------------------- checks
 
 
-def check_tensor(
-    exercise: str,
-    answer: Any,
-    expected: torch.Tensor,
-    *,
-    atol: float = 1e-6,
-    rtol: float = 1e-5,
-    check_dtype: bool = True,
-    hint: str | None = None,
-    success: str = "shape, dtype and values match.",
-) -> None:
+def check_tensor(exercise: str, answer: Any, expected: torch.Tensor, *, atol: float = 1e-6, rtol: float = 1e-5,
+                 check_dtype: bool = True, hint: str | None = None,
+                 success: str = "shape, dtype and values match.") -> None:
     """Compare a tensor answer with the expected tensor (shape, then dtype, then values)."""
     if is_placeholder(answer):
         return _not_done(exercise)
@@ -305,15 +351,8 @@ def check_tensor(
     _finish(exercise, problem, success, specific or hint)
 
 
-def check_value(
-    exercise: str,
-    answer: Any,
-    expected: Any,
-    *,
-    tol: float = 0.0,
-    hint: str | None = None,
-    success: str | None = None,
-) -> None:
+def check_value(exercise: str, answer: Any, expected: Any, *, tol: float = 0.0, hint: str | None = None,
+                success: str | None = None) -> None:
     """Compare a plain value (number, string, tuple, ``torch.Size``...) with the expected one."""
     if is_placeholder(answer):
         return _not_done(exercise)
@@ -338,16 +377,8 @@ def check_value(
     _finish(exercise, f"{answer!r} is not the expected answer.", success, hint)
 
 
-def check_function(
-    exercise: str,
-    fn: Callable[..., Any],
-    cases: Sequence[tuple[tuple, Any]],
-    *,
-    atol: float = 1e-6,
-    rtol: float = 1e-5,
-    hint: str | None = None,
-    success: str | None = None,
-) -> None:
+def check_function(exercise: str, fn: Callable[..., Any], cases: Sequence[tuple[tuple, Any]], *, atol: float = 1e-6,
+                   rtol: float = 1e-5, hint: str | None = None, success: str | None = None) -> None:
     """Call ``fn(*args)`` for each ``(args, expected)`` case and compare the results.
 
     A function that still raises ``NotImplementedError`` (or returns ``...``) is "not done".
@@ -380,15 +411,8 @@ def check_function(
     _finish(exercise, None, success or f"all {len(cases)} test cases give the right result.", None)
 
 
-def check_condition(
-    exercise: str,
-    answer: Any,
-    condition: Callable[[Any], bool],
-    *,
-    success: str,
-    failure: str,
-    hint: str | None = None,
-) -> None:
+def check_condition(exercise: str, answer: Any, condition: Callable[[Any], bool], *, success: str, failure: str,
+                    hint: str | None = None) -> None:
     """General check: ``condition(answer)`` must be true."""
     if is_placeholder(answer):
         return _not_done(exercise)

@@ -42,15 +42,18 @@ def finish(fig: Figure, title: str | None = None) -> Figure:
     return fig
 
 
-def image_grid(
-    images: torch.Tensor | np.ndarray,
-    labels: Sequence | None = None,
-    *,
-    ncols: int = 8,
-    cmap: str = "gray_r",
-    title: str | None = None,
-    size: float = 0.9,
-) -> Figure:
+def square_frame(ax, limit: float, title: str) -> None:
+    """A square panel from -limit to limit on both axes, without ticks, with a small title."""
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+
+def image_grid(images: torch.Tensor | np.ndarray, labels: Sequence | None = None, *, ncols: int = 8,
+               cmap: str = "gray_r", title: str | None = None, size: float = 0.9) -> Figure:
     """Show images in a grid, with an optional label above each one."""
     pictures = _as_images(images)
     n = len(pictures)
@@ -71,10 +74,8 @@ def image_grid(
     return finish(fig, title)
 
 
-def loss_curves(
-    history: Mapping[str, Sequence[float]], *, xlabel: str = "epoch", ylabel: str = "loss", title: str | None = None,
-    logy: bool = False,
-) -> Figure:
+def loss_curves(history: Mapping[str, Sequence[float]], *, xlabel: str = "epoch", ylabel: str = "loss", title: str | None = None,
+                logy: bool = False) -> Figure:
     """Plot one line per named series, e.g. ``{"train": [...], "validation": [...]}``."""
     if not history:
         raise ValueError("loss_curves got an empty history: pass e.g. {'train': [0.9, 0.5, 0.3]}.")
@@ -93,16 +94,8 @@ def loss_curves(
     return fig
 
 
-def decision_boundary(
-    predict: Callable[[torch.Tensor], torch.Tensor],
-    X: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    ax=None,
-    resolution: int = 150,
-    title: str | None = None,
-    padding: float = 0.5,
-) -> Figure:
+def decision_boundary(predict: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, y: torch.Tensor, *, ax=None,
+                      resolution: int = 150, title: str | None = None, padding: float = 0.5) -> Figure:
     """Colour the plane by ``predict`` (points (N, 2) -> class ids (N,)) and scatter the data."""
     if X.dim() != 2 or X.shape[1] != 2:
         raise ValueError(f"decision_boundary needs 2-D points of shape (N, 2); got {tuple(X.shape)}.")
@@ -125,15 +118,9 @@ def decision_boundary(
     return fig
 
 
-def confusion_heatmap(
-    y_true: torch.Tensor | np.ndarray | Sequence[int],
-    y_pred: torch.Tensor | np.ndarray | Sequence[int],
-    labels: Sequence | None = None,
-    *,
-    normalize: bool = False,
-    title: str = "Confusion matrix",
-    ax=None,
-) -> Figure:
+def confusion_heatmap(y_true: torch.Tensor | np.ndarray | Sequence[int],
+                      y_pred: torch.Tensor | np.ndarray | Sequence[int], labels: Sequence | None = None, *,
+                      normalize: bool = False, title: str = "Confusion matrix", ax=None) -> Figure:
     """A confusion matrix (rows: true class, columns: predicted class) as a seaborn heat map.
 
     Counts come from ``sklearn.metrics.confusion_matrix``; with ``normalize`` each row is divided

@@ -223,14 +223,8 @@ def _style_plots() -> None:
     )
 
 
-def setup(
-    seed: int = 0,
-    *,
-    threads: int | None = None,
-    device: str = "auto",
-    scale: str | None = None,
-    quiet: bool = False,
-) -> None:
+def setup(seed: int = 0, *, threads: int | None = None, device: str = "auto", scale: str | None = None,
+          quiet: bool = False) -> None:
     """Prepare a notebook: seeds, deterministic algorithms, threads, device, plot style.
 
     Args:

@@ -83,13 +83,9 @@ def predict(
     return torch.cat(outputs), torch.cat(targets)
 
 
-def evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    metric: Callable[[torch.Tensor, torch.Tensor], float] | None = accuracy,
-    device: torch.device | str = "cpu",
-) -> tuple[float, float | None]:
+def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+             metric: Callable[[torch.Tensor, torch.Tensor], float] | None = accuracy,
+             device: torch.device | str = "cpu") -> tuple[float, float | None]:
     """Mean loss and metric over a loader, from ``predict`` (eval mode, no gradients).
 
     ``loss_fn`` must average over examples (the default ``reduction="mean"``).
@@ -99,21 +95,11 @@ def evaluate(
     return loss_fn(outputs, targets).item(), value
 
 
-def fit(
-    model: nn.Module,
-    train_loader: DataLoader,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    optimizer: torch.optim.Optimizer,
-    epochs: int,
-    *,
-    val_loader: DataLoader | None = None,
-    metric: Callable[[torch.Tensor, torch.Tensor], float] | None = accuracy,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    patience: int | None = None,
-    device: torch.device | str = "cpu",
-    progress: bool = True,
-    description: str = "training",
-) -> History:
+def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        optimizer: torch.optim.Optimizer, epochs: int, *, val_loader: DataLoader | None = None,
+        metric: Callable[[torch.Tensor, torch.Tensor], float] | None = accuracy,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, patience: int | None = None,
+        device: torch.device | str = "cpu", progress: bool = True, description: str = "training") -> History:
     """Train ``model`` for ``epochs`` epochs and return the per-epoch history.
 
     Args:

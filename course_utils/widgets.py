@@ -5,8 +5,11 @@ Every interactive figure in the course is an ``Explorer`` subclass in its topic 
     explorer = cnn.KernelEditor(image)   # builds the controls and the first figure; shows nothing
     explorer.show()                      # shows the controls and the figure; returns None
 
-* The subclass builds its ipywidgets controls and ``self.box`` (their layout), then calls
-  ``super().__init__()``; it wires each control with ``control.observe(self.redraw, names="value")``.
+* The subclass builds its ipywidgets controls, then ends its constructor with
+  ``self.start(control, (left, right), ...)``: each argument is one row of the layout (a tuple
+  is a row of several controls), a status line (``self.status``) goes below them, the first
+  figure is drawn and every control redraws it when its value changes. An explorer with an
+  unusual layout or wiring builds ``self.box`` itself and calls ``Explorer.__init__(self)``.
 * ``figure()`` reads the controls, calls a pure function of the topic module and returns a new
   Figure. It changes nothing else.
 * ``on_redraw()`` (optional) refreshes status text after each new figure. Work that both need
@@ -96,6 +99,17 @@ class Explorer:
         self.redraws = 0
         self.fig = self.figure()
         self.on_redraw()
+
+    def start(self, *rows: Any) -> None:
+        """Lay out ``rows`` of controls above a status line, draw the first figure, and redraw on change."""
+        import ipywidgets as w
+
+        controls = [control for row in rows for control in (row if isinstance(row, tuple) else (row,))]
+        self.status = w.HTML("")
+        self.box = w.VBox([w.HBox(list(row)) if isinstance(row, tuple) else row for row in rows] + [self.status])
+        Explorer.__init__(self)
+        for control in controls:
+            control.observe(self.redraw, names="value")
 
     def figure(self) -> Figure:
         raise NotImplementedError("an Explorer subclass must implement figure()")

@@ -79,7 +79,7 @@ def digits_split(
 
 
 def make_loaders(
-    split: Split, batch_size: int = 64, seed: int | None = None
+    split: Split, batch_size: int = 64, seed: int | None = None, *, eval_batch_size: int = 256
 ) -> tuple[DataLoader, DataLoader | None, DataLoader]:
     """DataLoaders for a split: the training one shuffles with a seeded generator.
 
@@ -93,6 +93,6 @@ def make_loaders(
         shuffle=True,
         generator=torch_generator(seed),
     )
-    val = DataLoader(TensorDataset(split.X_val, split.y_val), batch_size=256) if len(split.y_val) else None
-    test = DataLoader(TensorDataset(split.X_test, split.y_test), batch_size=256)
+    val = DataLoader(TensorDataset(split.X_val, split.y_val), batch_size=eval_batch_size) if len(split.y_val) else None
+    test = DataLoader(TensorDataset(split.X_test, split.y_test), batch_size=eval_batch_size)
     return train, val, test

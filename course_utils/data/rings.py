@@ -89,14 +89,8 @@ class Coverage:
         )
 
 
-def mode_coverage(
-    samples: torch.Tensor,
-    centres: torch.Tensor,
-    std: float,
-    *,
-    n_sigma: float = 3.0,
-    min_fraction: float = 0.01,
-) -> Coverage:
+def mode_coverage(samples: torch.Tensor, centres: torch.Tensor, std: float, *, n_sigma: float = 3.0,
+                  min_fraction: float = 0.01) -> Coverage:
     """Mode coverage of 2-D samples: mode k is covered when ≥ ``min_fraction`` of the
     samples lie within ``n_sigma * std`` of centre k (defaults: 1 % within 3σ).
 

@@ -20,16 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
-from course_utils.runtime import torch_generator
+from course_utils.data.digits import Split, make_loaders
 
 TASKS = ("sorting", "reversal", "addition")
 PLUS = "+"
 
 
 @dataclass(frozen=True)
-class SeqTask:
+class SeqTask(Split):
     """A sequence-to-sequence task with train, validation (may be empty) and held-out test splits.
 
     ``X_*`` hold input token ids (N, input_length), ``y_*`` output token ids
@@ -39,12 +39,6 @@ class SeqTask:
 
     name: str
     vocab: tuple[str, ...]
-    X_train: torch.Tensor
-    y_train: torch.Tensor
-    X_val: torch.Tensor
-    y_val: torch.Tensor
-    X_test: torch.Tensor
-    y_test: torch.Tensor
 
     @property
     def input_length(self) -> int:
@@ -58,9 +52,6 @@ class SeqTask:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
-    def sizes(self) -> tuple[int, int, int]:
-        return len(self.X_train), len(self.X_val), len(self.X_test)
-
     def decode(self, tokens: torch.Tensor | Sequence[int]) -> str:
         """Token ids of one sequence -> readable text, e.g. ``'3 1 4 1 5'``."""
         return decode(tokens, self.vocab)
@@ -69,15 +60,7 @@ class SeqTask:
         self, batch_size: int = 128, seed: int | None = None
     ) -> tuple[DataLoader, DataLoader | None, DataLoader]:
         """(train loader, shuffled with a seeded generator; validation loader or None; test loader)."""
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
-        train = DataLoader(
-            TensorDataset(self.X_train, self.y_train), batch_size=batch_size, shuffle=True,
-            generator=torch_generator(seed),
-        )
-        val = DataLoader(TensorDataset(self.X_val, self.y_val), batch_size=512) if len(self.X_val) else None
-        test = DataLoader(TensorDataset(self.X_test, self.y_test), batch_size=512)
-        return train, val, test
+        return make_loaders(self, batch_size, seed, eval_batch_size=512)
 
 
 def decode(tokens: torch.Tensor | Sequence[int], vocab: Sequence[str]) -> str:
@@ -145,16 +128,8 @@ def _targets(name: str, inputs: np.ndarray, vocab_size: int) -> np.ndarray:
     return (total[:, None] // out_powers[None, :]) % 10
 
 
-def make_task(
-    name: str,
-    *,
-    length: int = 8,
-    vocab_size: int = 10,
-    n_train: int = 10_000,
-    n_val: int = 0,
-    n_test: int = 1_000,
-    seed: int = 0,
-) -> SeqTask:
+def make_task(name: str, *, length: int = 8, vocab_size: int = 10, n_train: int = 10_000, n_val: int = 0,
+              n_test: int = 1_000, seed: int = 0) -> SeqTask:
     """Generate a task with distinct inputs, an optional validation split and a held-out test split.
 
     Args:
@@ -194,4 +169,4 @@ def make_task(
     X = torch.from_numpy(inputs)
     y = torch.from_numpy(np.ascontiguousarray(targets, dtype=np.int64))
     cut = n_train + n_val
-    return SeqTask(name, vocab, X[:n_train], y[:n_train], X[n_train:cut], y[n_train:cut], X[cut:], y[cut:])
+    return SeqTask(X[:n_train], y[:n_train], X[n_train:cut], y[n_train:cut], X[cut:], y[cut:], name=name, vocab=vocab)

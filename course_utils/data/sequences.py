@@ -62,13 +62,8 @@ def variable_length_sequences(
 # --------------------------------------------------------------------------- time series
 
 
-def multi_sine_series(
-    n_steps: int = 800,
-    periods: Sequence[float] = (40.0, 17.0, 9.0),
-    amplitudes: Sequence[float] = (1.0, 0.5, 0.3),
-    noise: float = 0.1,
-    seed: int = 0,
-) -> torch.Tensor:
+def multi_sine_series(n_steps: int = 800, periods: Sequence[float] = (40.0, 17.0, 9.0),
+                      amplitudes: Sequence[float] = (1.0, 0.5, 0.3), noise: float = 0.1, seed: int = 0) -> torch.Tensor:
     """A float32 signal of ``n_steps`` values: a sum of sines (random phases) plus Gaussian noise."""
     if not isinstance(n_steps, int) or n_steps < 2:
         raise ValueError(f"n_steps must be an int ≥ 2; got {n_steps!r}.")

@@ -46,13 +46,8 @@ def peak_rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
-def run(
-    nb: nbformat.NotebookNode,
-    cwd: Path,
-    timeout: int = 300,
-    env: dict[str, str] | None = None,
-    allow_errors: bool = False,
-) -> RunStats:
+def run(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None,
+        allow_errors: bool = False) -> RunStats:
     """Execute ``nb`` in place in a fresh kernel started in ``cwd``; return its cost.
 
     ``env`` adds variables to the kernel's environment (e.g. ``COURSE_OUTCOMES_FILE``).

@@ -54,8 +54,7 @@ _WHY_1 = {
 def check_1(predictions: Any) -> None:
     """Exercise 01.1: predict, for each expression, whether it gives a view of ``g``, a copy, or an error."""
     ex = "01.1"
-    if checks.is_placeholder(predictions):
-        checks.not_done(ex)
+    if checks.unanswered(ex, predictions):
         return
     expected = expected_kinds_1()
     if not isinstance(predictions, dict) or set(predictions) != set(expected):
@@ -84,8 +83,7 @@ def check_2(standardised: Any, readings: torch.Tensor) -> None:
         raise ValueError("check_2 needs the notebook's `readings`: a 2-D float tensor. Re-run the cell that defines it.")
     sample = (readings - readings.mean(dim=0)) / readings.std(dim=0)
     population = (readings - readings.mean(dim=0)) / readings.std(dim=0, correction=0)
-    if checks.is_placeholder(standardised):
-        checks.not_done(ex)
+    if checks.unanswered(ex, standardised):
         return
     if _as_tensor(standardised, population):
         return checks.check_tensor(ex, standardised, population,
@@ -103,8 +101,7 @@ def check_2(standardised: Any, readings: torch.Tensor) -> None:
          "subtract readings.mean(dim=0) first."),
     ])
     if found:
-        checks.failed(ex, *found)
-        return
+        return checks.failed(ex, *found)
     checks.check_tensor(ex, standardised, sample, atol=1e-5,
                         hint="(x - x.mean(dim=0)) / x.std(dim=0): both (3,) rows broadcast over the (5, 3) table.",
                         success="each column now has mean 0 and std 1.")
@@ -131,8 +128,7 @@ def check_3(confident: Any, logits: torch.Tensor) -> None:
          "argmax gives the class (the position of the largest score); max().values gives the score."),
     ])
     if found:
-        checks.failed(ex, *found)
-        return
+        return checks.failed(ex, *found)
     checks.check_tensor(ex, confident, expected, success=f"{expected.numel()} confident rows, classes {expected.tolist()}.")
 
 
@@ -189,8 +185,7 @@ def _normalise_shape(value: Any) -> Any:
 def check_4(predictions: Any) -> None:
     """Exercise 01.4: the predicted result shape of each expression (None for "raises an error")."""
     ex = "01.4"
-    if checks.is_placeholder(predictions):
-        checks.not_done(ex)
+    if checks.unanswered(ex, predictions):
         return
     if not isinstance(predictions, dict):
         checks.failed(ex, f"expected a dict such as {{'a': (2, 3), ...}}, got a {type(predictions).__name__}.",

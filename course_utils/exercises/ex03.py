@@ -59,17 +59,8 @@ def activation_minima() -> dict[str, float]:
 def check_1(can_be_negative: Any) -> None:
     """Exercise 03.1: for each activation, can its output be negative? (a dict name -> bool)"""
     ex = "03.1"
-    if checks.is_placeholder(can_be_negative):
-        return checks.not_done(ex)
-    if not isinstance(can_be_negative, dict):
-        return checks.failed(ex, f"expected a dict from activation name to True/False, got "
-                                 f"{type(can_be_negative).__name__}.", "keep the dictionary of the exercise cell.")
-    missing = [name for name in ACTIVATION_NAMES if name not in can_be_negative]
-    if missing:
-        return checks.failed(ex, f"the activation {missing[0]!r} is missing from your dict.",
-                             f"keep the seven keys: {', '.join(ACTIVATION_NAMES)}.")
-    if any(checks.is_placeholder(can_be_negative[name]) for name in ACTIVATION_NAMES):
-        return checks.not_done(ex, "some activations still have `...` as their answer.")
+    if checks.unanswered(ex, can_be_negative, expect="dict", keys=ACTIVATION_NAMES):
+        return
     minima = activation_minima()
     for name in ACTIVATION_NAMES:
         answer = can_be_negative[name]
@@ -97,8 +88,8 @@ def sigmoid_slope_point(slope: float = 0.01) -> float:
 def check_2(x_slope_001: Any) -> None:
     """Exercise 03.2: the x > 0 where the sigmoid's derivative falls to 0.01."""
     ex = "03.2"
-    if checks.is_placeholder(x_slope_001):
-        return checks.not_done(ex)
+    if checks.unanswered(ex, x_slope_001):
+        return
     value = checks.as_number(x_slope_001)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return checks.failed(ex, f"expected a number, got {type(x_slope_001).__name__}.",
@@ -146,17 +137,8 @@ _SOFTMAX_HINTS = {
 def check_3(keeps_softmax: Any) -> None:
     """Exercise 03.3: which changes of the logits leave softmax(z) unchanged? (a dict change -> bool)"""
     ex = "03.3"
-    if checks.is_placeholder(keeps_softmax):
-        return checks.not_done(ex)
-    if not isinstance(keeps_softmax, dict):
-        return checks.failed(ex, f"expected a dict from change to True/False, got {type(keeps_softmax).__name__}.",
-                             "keep the dictionary of the exercise cell.")
-    missing = [name for name in SOFTMAX_CHANGES if name not in keeps_softmax]
-    if missing:
-        return checks.failed(ex, f"the change {missing[0]!r} is missing from your dict.",
-                             f"keep the five keys: {', '.join(SOFTMAX_CHANGES)}.")
-    if any(checks.is_placeholder(keeps_softmax[name]) for name in SOFTMAX_CHANGES):
-        return checks.not_done(ex, "some changes still have `...` as their answer.")
+    if checks.unanswered(ex, keeps_softmax, expect="dict", keys=list(SOFTMAX_CHANGES)):
+        return
     z = torch.tensor([1.2, 3.5, 0.8])
     reference = torch.softmax(z, dim=-1)
     for name, change in SOFTMAX_CHANGES.items():
@@ -195,8 +177,8 @@ def _kinks(net: nn.Sequential) -> torch.Tensor:
 def check_5(kinks: Any) -> None:
     """Exercise 03.5: the sorted x-positions where ``exercise_5_net()`` can bend, -b_i / w_i."""
     ex = "03.5"
-    if checks.is_placeholder(kinks):
-        return checks.not_done(ex)
+    if checks.unanswered(ex, kinks):
+        return
     net = exercise_5_net()
     expected = _kinks(net)
     w, b = net[0].weight.detach().flatten(), net[0].bias.detach()
@@ -236,8 +218,8 @@ _ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Tanh, nn.ELU, n
 def check_4(four_layer_net: Any) -> None:
     """Exercise 03.4: four Linear layers (8 -> ... -> 1) with activations between, one logit out."""
     ex = "03.4"
-    if checks.is_placeholder(four_layer_net):
-        return checks.not_done(ex)
+    if checks.unanswered(ex, four_layer_net):
+        return
     if not isinstance(four_layer_net, nn.Sequential):
         return checks.failed(ex, f"expected an nn.Sequential, got a {type(four_layer_net).__name__}.",
                      "write nn.Sequential(nn.Linear(8, 16), nn.ReLU(), ...).")

@@ -47,22 +47,9 @@ _GRADIENT_HINTS: dict[str, dict[float, str]] = {
 }
 
 
-def _numbers_dict(ex: str, answer: Any, keys: Sequence[str], what: str) -> dict[str, float] | None:
+def _numbers_dict(ex: str, answer: Any, keys: Sequence[str]) -> dict[str, float] | None:
     """The learner's dict of numbers, or None after reporting what is wrong (or not done) with it."""
-    if checks.is_placeholder(answer):
-        checks.not_done(ex)
-        return None
-    if not isinstance(answer, dict):
-        checks.failed(ex, f"expected a dict from {what} to a number, got {type(answer).__name__}.",
-                      "keep the dictionary of the exercise cell and fill in its values.")
-        return None
-    missing = [key for key in keys if key not in answer]
-    if missing:
-        checks.failed(ex, f"the key {missing[0]!r} is missing from your dict.",
-                      f"keep the keys exactly as given: {', '.join(keys)}.")
-        return None
-    if any(checks.is_placeholder(answer[key]) for key in keys):
-        checks.not_done(ex, "some entries still have `...` as their value.")
+    if checks.unanswered(ex, answer, expect="dict", keys=keys):
         return None
     values = {key: checks.as_number(answer[key]) for key in keys}
     for key, value in values.items():
@@ -75,7 +62,7 @@ def _numbers_dict(ex: str, answer: Any, keys: Sequence[str], what: str) -> dict[
 def check_1(gradients: Any) -> None:
     """Exercise 04.1: predicted d loss / d prediction of MSE, MAE and Huber (δ = 1) at errors 3 and 0.5."""
     ex = "04.1"
-    values = _numbers_dict(ex, gradients, GRADIENT_KEYS, "'loss at error'")
+    values = _numbers_dict(ex, gradients, GRADIENT_KEYS)
     if values is None:
         return None
     right = regression_gradients()
@@ -98,8 +85,8 @@ def check_1(gradients: Any) -> None:
 def check_2(uniform_loss: Any) -> None:
     """Exercise 04.2: the cross-entropy of a 10-class model whose logits are all equal: ln 10."""
     ex = "04.2"
-    if checks.is_placeholder(uniform_loss):
-        return checks.not_done(ex)
+    if checks.unanswered(ex, uniform_loss):
+        return
     value = checks.as_number(uniform_loss)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return checks.failed(ex, f"expected a number, got {type(uniform_loss).__name__}.",
@@ -133,8 +120,8 @@ def check_2(uniform_loss: Any) -> None:
 def check_3(grad_logits: Any) -> None:
     """Exercise 04.3: d CE / d logits for logits [0, 0, 0] and true class 1: p - onehot = [1/3, -2/3, 1/3]."""
     ex = "04.3"
-    if checks.is_placeholder(grad_logits):
-        return checks.not_done(ex)
+    if checks.unanswered(ex, grad_logits):
+        return
     try:
         got = torch.as_tensor(grad_logits, dtype=torch.float64).flatten()
     except (TypeError, ValueError, RuntimeError):
@@ -237,17 +224,8 @@ def _as_loss_class(value: Any) -> type | None:
 def check_4(loss_for_task: Any) -> None:
     """Exercise 04.4: a dict from each of the six tasks to an nn loss class (or instance)."""
     exercise = "04.4"
-    if checks.is_placeholder(loss_for_task):
-        return checks.not_done(exercise)
-    if not isinstance(loss_for_task, dict):
-        return checks.failed(exercise, f"expected a dict, got {type(loss_for_task).__name__}.",
-                       "keep the dictionary of the exercise cell and fill in its values.")
-    missing = [task for task in TASKS if task not in loss_for_task]
-    if missing:
-        return checks.failed(exercise, f"the task {missing[0]!r} is missing from your dict.",
-                       "keep the six keys exactly as given and fill in a loss for each.")
-    if any(checks.is_placeholder(loss_for_task[task]) for task in TASKS):
-        return checks.not_done(exercise, "some tasks still have `...` as their loss.")
+    if checks.unanswered(exercise, loss_for_task, expect="dict", keys=TASKS):
+        return
     for task in TASKS:
         chosen = _as_loss_class(loss_for_task[task])
         if chosen is None:
@@ -275,8 +253,8 @@ NEGATIVES, POSITIVES = 950, 50
 def check_5(pos_weight: Any) -> None:
     """Exercise 04.5: the ``pos_weight`` that makes 50 positives weigh as much as 950 negatives (950 / 50 = 19)."""
     exercise = "04.5"
-    if checks.is_placeholder(pos_weight):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, pos_weight):
+        return
     if isinstance(pos_weight, torch.Tensor) and pos_weight.numel() == 1:
         pos_weight = pos_weight.item()
     if not isinstance(pos_weight, int | float) or isinstance(pos_weight, bool):

@@ -82,10 +82,8 @@ def _linear_reference(X: torch.Tensor, W: torch.Tensor, G: torch.Tensor) -> dict
 def check_2(linear_backward: Any) -> None:
     """Exercise 05.2: (dX, dW, db) of Y = X Wᵀ + b given G = dL/dY, for X of shape (B, in) or (B, T, in)."""
     exercise = "05.2"
-    if checks.is_placeholder(linear_backward):
-        return checks.not_done(exercise)
-    if not callable(linear_backward):
-        return checks.failed(exercise, f"expected a function, got {type(linear_backward).__name__}.")
+    if checks.unanswered(exercise, linear_backward, expect="function"):
+        return
     for number, (text, X, W, G) in enumerate(_linear_cases()):
         sequences = number == 1
         try:
@@ -193,10 +191,8 @@ def _check_unequal(exercise: str, accumulate_gradients: Any) -> None:
 def check_3(accumulate_gradients: Any) -> None:
     """Exercise 05.3: accumulate micro-batch gradients so that .grad equals the full-batch gradient."""
     exercise = "05.3"
-    if checks.is_placeholder(accumulate_gradients):
-        return checks.not_done(exercise)
-    if not callable(accumulate_gradients):
-        return checks.failed(exercise, f"expected a function, got {type(accumulate_gradients).__name__}.")
+    if checks.unanswered(exercise, accumulate_gradients, expect="function"):
+        return
     model, loss_fn, micro, reference = _accumulation_problem()
     k = len(micro)
     # the last micro-batch alone, for the "zero_grad inside the loop" mistake
@@ -280,10 +276,8 @@ def _grads(case: tuple[Value, Value, Value]) -> tuple[float, float]:
 def check_4(mul_backward: Any) -> None:
     """Exercise 05.4: ``mul_backward(a, b, out)`` adds out.grad·b to a.grad and out.grad·a to b.grad."""
     exercise = "05.4"
-    if checks.is_placeholder(mul_backward):
-        return checks.not_done(exercise)
-    if not callable(mul_backward):
-        return checks.failed(exercise, f"expected a function, got {type(mul_backward).__name__}.")
+    if checks.unanswered(exercise, mul_backward, expect="function"):
+        return
     (first_text, first), (second_text, second) = _mul_cases()
     try:
         mul_backward(*first)

@@ -50,8 +50,8 @@ def check_1(iterations: Any, skipped_per_epoch: Any, same_rows_skipped: Any, *, 
     """
     exercise = "06.1"
     answers = (iterations, skipped_per_epoch, same_rows_skipped)
-    if any(checks.is_placeholder(a) for a in answers):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, *answers):
+        return
     full = n_samples // batch_size
     total, skipped = full * epochs, n_samples - full * batch_size
     if not isinstance(same_rows_skipped, bool):
@@ -78,10 +78,8 @@ def check_1(iterations: Any, skipped_per_epoch: Any, same_rows_skipped: Any, *, 
         found = ("with shuffle=True the dropped samples are not the same ones every epoch.",
                  "shuffling makes a new order each epoch, so a different random set ends up in the partial batch "
                  "that is dropped; over many epochs every sample is still used.")
-    if found is not None:
-        return checks.failed(exercise, *found)
-    checks.passed(exercise, f"{full} full batches per epoch, {total} iterations; {skipped} samples are left out of "
-                  "each epoch, a different random set every time because the order is reshuffled.")
+    checks.verdict(exercise, found, f"{full} full batches per epoch, {total} iterations; {skipped} samples are left "
+                   "out of each epoch, a different random set every time because the order is reshuffled.")
 
 
 # --------------------------------------------------------------------------- 06.2 gradient accumulation
@@ -98,8 +96,8 @@ def check_2(times_full_gradient: Any, divide_loss_by: Any, zero_grad_calls: Any,
     """
     exercise = "06.2"
     answers = (times_full_gradient, divide_loss_by, zero_grad_calls)
-    if any(checks.is_placeholder(a) for a in answers):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, *answers):
+        return
     for name, value in zip(("times_full_gradient", "divide_loss_by", "zero_grad_calls"), answers, strict=True):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return checks.failed(exercise, f"{name} should be a number, got {value!r}.")
@@ -128,11 +126,9 @@ def check_2(times_full_gradient: Any, divide_loss_by: Any, zero_grad_calls: Any,
             (lambda v: not checks.close(v, steps), f"{zero_grad_calls!r} zero_grad() calls is not right.",
              f"one zero_grad() per optimizer step, and one step per {k} micro-batches."),
         ])
-    if found is not None:
-        return checks.failed(exercise, *found)
-    checks.passed(exercise, f"the summed gradient is {k}x the full batch's; (loss / {k}).backward() on each "
-                  f"micro-batch gives it exactly, with one zero_grad() and one step() per {k} micro-batches "
-                  f"({micro_batches // k} per epoch).")
+    checks.verdict(exercise, found, f"the summed gradient is {k}x the full batch's; (loss / {k}).backward() on "
+                   f"each micro-batch gives it exactly, with one zero_grad() and one step() per {k} micro-batches "
+                   f"({micro_batches // k} per epoch).")
 
 
 # --------------------------------------------------------------------------- 06.3 standardise without leakage
@@ -142,8 +138,8 @@ def check_2(times_full_gradient: Any, divide_loss_by: Any, zero_grad_calls: Any,
 def check_3(standardise: Callable[..., Any]) -> None:
     """Exercise 06.3: ``standardise(train, test)`` scales both with the TRAINING mean and std only."""
     exercise = "06.3"
-    if checks.is_placeholder(standardise):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, standardise):
+        return
     generator = torch.Generator().manual_seed(3)
     train = torch.randn(50, 3, generator=generator) * torch.tensor([1.0, 5.0, 0.5]) + torch.tensor([0.0, 10.0, -2.0])
     test = torch.randn(20, 3, generator=generator) * 2.0 + 3.0  # a test set that looks different on purpose
@@ -205,8 +201,8 @@ def check_4(zeroed_on_average: Any, survivor_scale: Any, same_mean_as_eval: Any,
     """
     exercise = "06.4"
     answers = (zeroed_on_average, survivor_scale, same_mean_as_eval)
-    if any(checks.is_placeholder(a) for a in answers):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, *answers):
+        return
     if not isinstance(same_mean_as_eval, bool):
         return checks.failed(exercise, f"same_mean_as_eval should be True or False, got {same_mean_as_eval!r}.")
     for name, value in (("zeroed_on_average", zeroed_on_average), ("survivor_scale", survivor_scale)):
@@ -231,10 +227,8 @@ def check_4(zeroed_on_average: Any, survivor_scale: Any, same_mean_as_eval: Any,
     if found is None and not same_mean_as_eval:
         found = ("on average over many draws, a unit in training mode equals its eval-mode value.",
                  f"its mean is (1 − p) × {scale:g} × value + p × 0 = value: that is what the scale is for.")
-    if found is not None:
-        return checks.failed(exercise, *found)
-    checks.passed(exercise, f"about {zeroed:g} of {units} units are zeroed, the rest are multiplied by {scale:g}, so "
-                  "the average matches eval mode; any single forward pass in training mode is still random.")
+    checks.verdict(exercise, found, f"about {zeroed:g} of {units} units are zeroed, the rest are multiplied by "
+                   f"{scale:g}, so the average matches eval mode; any single forward pass in training mode is still random.")
 
 
 # --------------------------------------------------------------------------- 06.5 the stability limit with momentum
@@ -244,8 +238,8 @@ def check_4(zeroed_on_average: Any, survivor_scale: Any, same_mean_as_eval: Any,
 def check_5(largest_stable_lr: Any, *, momentum: float = 0.5) -> None:
     """Exercise 06.5: the largest learning rate with which SGD(momentum) stays stable on the ravine."""
     exercise = "06.5"
-    if checks.is_placeholder(largest_stable_lr):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, largest_stable_lr):
+        return
     if isinstance(largest_stable_lr, bool) or not isinstance(largest_stable_lr, int | float):
         return checks.failed(exercise, f"largest_stable_lr should be a number, got {largest_stable_lr!r}.")
     limit = (1 + momentum) / 2  # eta * 4 = 2 (1 + mu): the y root reaches z = -1

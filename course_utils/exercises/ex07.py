@@ -81,14 +81,10 @@ def check_3(he_layer: Any) -> None:
     """Exercise 07.3: an nn.Linear(256, 128) with He-normal weights (ReLU, fan_in) and zero biases."""
     exercise = "07.3"
     want = math.sqrt(2 / 256)
-    if checks.is_placeholder(he_layer):
-        checks.not_done(exercise)
+    if checks.unanswered(exercise, he_layer):
         return
     found = _he_layer_problem(he_layer, want)
-    if found is not None:
-        checks.failed(exercise, *found)
-        return
-    checks.passed(exercise, f"weight std ≈ {want:.4f} = sqrt(2/256), biases zero.")
+    checks.verdict(exercise, found, f"weight std ≈ {want:.4f} = sqrt(2/256), biases zero.")
 
 
 def check_4(default_bound: Any) -> None:

@@ -32,8 +32,8 @@ def check_1(variance: Any) -> None:
     exercise, expected = "15.1", dropout_variance()
     h, p = DROP_H, DROP_P
     value = checks.as_number(variance)
-    if checks.is_placeholder(value):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, value):
+        return
     found = checks.first_mistake(value, [
         (_is(h * h / (1 - p)), "that is E[out²]; the variance is E[out²] minus the squared mean.",
          "the mean is 3.0, so subtract 3.0² = 9."),
@@ -56,8 +56,8 @@ def check_2(steps: Any) -> None:
     """Exercise 15.2: steps of AdamW(lr=1e-3, weight_decay=1) with zero gradients until the weights halve."""
     exercise, expected = "15.2", math.ceil(math.log(0.5) / math.log(1 - 1e-3))
     value = checks.as_number(steps)
-    if checks.is_placeholder(value):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, value):
+        return
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     found = checks.first_mistake(value, [
@@ -78,10 +78,10 @@ def check_2(steps: Any) -> None:
                                "at this learning rate.")
 
 
-def _reference_early_stop(val_losses, patience):
+def _reference_early_stop(val_losses, patience, ties_improve=False):
     best, best_epoch, bad = math.inf, 0, 0
     for epoch, loss in enumerate(val_losses, start=1):
-        if loss < best:
+        if loss < best or (ties_improve and loss == best):
             best, best_epoch, bad = loss, epoch, 0
         else:
             bad += 1
@@ -105,15 +105,7 @@ def _one_early(val_losses, patience):
 
 
 def _ties_improve(val_losses, patience):
-    best, best_epoch, bad = math.inf, 0, 0
-    for epoch, loss in enumerate(val_losses, start=1):
-        if loss <= best:
-            best, best_epoch, bad = loss, epoch, 0
-        else:
-            bad += 1
-        if bad >= patience:
-            return best_epoch, epoch
-    return best_epoch, len(val_losses)
+    return _reference_early_stop(val_losses, patience, ties_improve=True)
 
 
 EARLY_STOP_CASES = [
@@ -175,8 +167,8 @@ def bn_eval_output(batch: torch.Tensor = BN_BATCH, sample: torch.Tensor = BN_SAM
 def check_4(eval_output: Any) -> None:
     """Exercise 15.4: eval-mode output of a fresh nn.BatchNorm1d(2) for BN_SAMPLE after one pass over BN_BATCH."""
     exercise = "15.4"
-    if checks.is_placeholder(eval_output):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, eval_output):
+        return
     if not isinstance(eval_output, torch.Tensor) or tuple(eval_output.shape) != (2,):
         return checks.failed(exercise, f"expected a tensor of shape (2,), got {eval_output!r}.",
                              "normalise the one sample: (sample − running_mean) / sqrt(running_var + ε).")

@@ -19,8 +19,8 @@ _F1 = 2 * _PRECISION * _RECALL / (_PRECISION + _RECALL)
 def check_1(answer: Any) -> None:
     """Exercise 16.1: (precision, recall, F1) for the screening example."""
     exercise = "16.1"
-    if checks.is_placeholder(answer):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, answer):
+        return
     try:
         p, r, f = (float(v) for v in answer)
     except Exception:
@@ -60,8 +60,8 @@ _THRESHOLD = _COST_FP / (_COST_FP + _COST_FN)
 def check_2(threshold: Any) -> None:
     """Exercise 16.2: the threshold that minimises the expected cost for calibrated probabilities."""
     exercise = "16.2"
-    if checks.is_placeholder(threshold):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, threshold):
+        return
     mistakes = [
         (_COST_FN / (_COST_FP + _COST_FN), "0.9 is the threshold for the opposite costs.",
          "flag a digit when the expected cost of saying 'no', p·9, exceeds that of saying 'yes', (1 − p)·1."),
@@ -108,8 +108,8 @@ def check_3(ece: Any, verdicts: Any = None) -> None:
     """Exercise 16.3: the ECE of eight predictions with four equal-width bins, and for each of the two
     used bins, (0.5, 0.75] then (0.75, 1], whether the model is "over"- or "under"-confident there."""
     exercise = "16.3"
-    if checks.is_placeholder(ece) or checks.is_placeholder(verdicts):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, ece, verdicts):
+        return
     v = _ece_variants()
     mistakes = [
         (v["unweighted"], "you averaged the bins' gaps without weighting them.",
@@ -172,8 +172,8 @@ def check_4(mcnemar_p: Any, significant_at_5pct: Any = None) -> None:
     """Exercise 16.4: the exact two-sided McNemar p-value from the discordant counts b and c, and whether
     b = 30, c = 18 is a significant difference at the 5 % level."""
     exercise = "16.4"
-    if checks.is_placeholder(mcnemar_p) or checks.is_placeholder(significant_at_5pct):
-        return checks.not_done(exercise)
+    if checks.unanswered(exercise, mcnemar_p, significant_at_5pct):
+        return
     right = False
     if callable(mcnemar_p):
         try:

@@ -449,11 +449,7 @@ class ActivationExplorer(Explorer):
                                           continuous_update=False, readout_format=".1f")
         self.param = w.FloatSlider(value=param, min=0.0, max=2.0, step=0.01, description="slope / α",
                                    continuous_update=False, readout_format=".2f")
-        self.status = w.HTML()
-        self.box = w.VBox([w.HBox([self.name, self.param]), self.x_range, self.status])
-        super().__init__()
-        for control in (self.name, self.x_range, self.param):
-            control.observe(self.redraw, names="value")
+        self.start((self.name, self.param), self.x_range)
 
     def _args(self) -> tuple[str, float, float, float]:
         lo, hi = self.x_range.value

@@ -269,10 +269,8 @@ def graph_layout(keys: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[
     return positions
 
 
-def draw_graph(
-    nodes: Sequence[GraphNode], edges: Sequence[tuple[str, str]], *, title: str | None = None,
-    figsize: tuple[float, float] = (9.0, 3.2),
-) -> Figure:
+def draw_graph(nodes: Sequence[GraphNode], edges: Sequence[tuple[str, str]], *, title: str | None = None,
+               figsize: tuple[float, float] = (9.0, 3.2)) -> Figure:
     """Boxes for the nodes, arrows for the edges; forward values in black, gradients ∂L/∂node in red."""
     if not nodes:
         raise ValueError("draw_graph got no nodes.")
@@ -310,10 +308,8 @@ def draw_graph(
 ACTIVATIONS: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
 
-def deep_mlp(
-    depth: int, activation: str, *, width: int = 64, in_features: int = 64, out_features: int = 10,
-    gain: float = math.sqrt(2.0), seed: int = 0,
-) -> nn.Sequential:
+def deep_mlp(depth: int, activation: str, *, width: int = 64, in_features: int = 64, out_features: int = 10,
+             gain: float = math.sqrt(2.0), seed: int = 0) -> nn.Sequential:
     """``depth`` hidden Linear+activation blocks, then a Linear output layer.
 
     Hidden weights are drawn from N(0, gain²/fan_in) and biases are 0
@@ -350,10 +346,8 @@ def layer_grad_norms(model: nn.Module) -> list[float]:
     return norms
 
 
-def gradient_norms(
-    activation: str, depth: int, X: torch.Tensor, y: torch.Tensor, *, gain: float = math.sqrt(2.0),
-    width: int = 64, seed: int = 0,
-) -> list[float]:
+def gradient_norms(activation: str, depth: int, X: torch.Tensor, y: torch.Tensor, *, gain: float = math.sqrt(2.0),
+                   width: int = 64, seed: int = 0) -> list[float]:
     """Per-layer weight-gradient norms of a fresh ``deep_mlp`` after one cross-entropy backward pass on (X, y)."""
     if X.dim() != 2 or y.dim() != 1 or len(X) != len(y):
         raise ValueError(f"X must be (N, features) and y (N,); got {tuple(X.shape)} and {tuple(y.shape)}.")
@@ -412,12 +406,8 @@ class GradientNormExplorer(Explorer):
         self.depth = w.IntSlider(value=depth, min=2, max=40, description="depth", continuous_update=False)
         self.gain = w.FloatLogSlider(value=gain, base=10, min=-0.5, max=0.6, step=0.05, description="init gain",
                                      readout_format=".2f", continuous_update=False)
-        self.status = w.HTML()
-        self.box = w.VBox([w.HBox([self.activation, self.depth]), self.gain, self.status])
         self.norms: list[float] = []
-        super().__init__()
-        for control in (self.activation, self.depth, self.gain):
-            control.observe(self.redraw, names="value")
+        self.start((self.activation, self.depth), self.gain)
 
     def _summary(self) -> str:
         return (

@@ -114,25 +114,25 @@ def _check_conv_inputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
         raise ValueError(f"bias must have shape ({weight.shape[0]},), one per output channel; got {tuple(bias.shape)}.")
 
 
-def conv2d_loops(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride: IntPair = 1,
-    padding: IntPair = 0,
-    dilation: IntPair = 1,
-) -> torch.Tensor:
+def _conv_geometry(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: IntPair,
+                   padding: IntPair, dilation: IntPair) -> tuple[tuple[int, int], ...]:
+    """Checked inputs: (stride, padding, dilation, output size), each as an (along H, along W) pair."""
+    _check_conv_inputs(x, weight, bias)
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    out_h = conv_output_size(x.shape[2], weight.shape[2], sh, ph, dh)
+    out_w = conv_output_size(x.shape[3], weight.shape[3], sw, pw, dw)
+    return (sh, sw), (ph, pw), (dh, dw), (out_h, out_w)
+
+
+def conv2d_loops(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride: IntPair = 1,
+                 padding: IntPair = 0, dilation: IntPair = 1) -> torch.Tensor:
     """Batched 2-D convolution by looping over output positions (same result as ``F.conv2d``).
 
     For every output pixel, cut the (C_in, k_h, k_w) patch under the kernel and take its dot
     product with each of the C_out kernels.
     """
-    _check_conv_inputs(x, weight, bias)
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
-    n, _, h, w = x.shape
-    c_out, _, kh, kw = weight.shape
-    out_h = conv_output_size(h, kh, sh, ph, dh)
-    out_w = conv_output_size(w, kw, sw, pw, dw)
+    (sh, sw), (ph, pw), (dh, dw), (out_h, out_w) = _conv_geometry(x, weight, bias, stride, padding, dilation)
+    n, c_out, kh, kw = x.shape[0], weight.shape[0], weight.shape[2], weight.shape[3]
     padded = F.pad(x, (pw, pw, ph, ph))
     out = x.new_zeros(n, c_out, out_h, out_w)
     for i in range(out_h):
@@ -146,21 +146,11 @@ def conv2d_loops(
     return out
 
 
-def conv2d_unfold(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride: IntPair = 1,
-    padding: IntPair = 0,
-    dilation: IntPair = 1,
-) -> torch.Tensor:
+def conv2d_unfold(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride: IntPair = 1,
+                  padding: IntPair = 0, dilation: IntPair = 1) -> torch.Tensor:
     """The same convolution as one matrix product (im2col): unfold the patches, multiply, fold the shape back."""
-    _check_conv_inputs(x, weight, bias)
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
-    n, _, h, w = x.shape
-    c_out, _, kh, kw = weight.shape
-    out_h = conv_output_size(h, kh, sh, ph, dh)
-    out_w = conv_output_size(w, kw, sw, pw, dw)
+    (sh, sw), (ph, pw), (dh, dw), (out_h, out_w) = _conv_geometry(x, weight, bias, stride, padding, dilation)
+    n, c_out, kh, kw = x.shape[0], weight.shape[0], weight.shape[2], weight.shape[3]
     columns = F.unfold(x, (kh, kw), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))  # (N, C*kh*kw, L)
     out = weight.reshape(c_out, -1) @ columns  # (C_out, C*kh*kw) @ (N, C*kh*kw, L) -> (N, C_out, L)
     if bias is not None:
@@ -262,12 +252,8 @@ class KernelEditor(Explorer):
     CUSTOM = "custom"
     description = "a preset menu and nine number boxes that edit the 3x3 kernel"
 
-    def __init__(
-        self,
-        image: torch.Tensor,
-        preset: str = "sobel x (vertical edges)",
-        presets: Mapping[str, Sequence[Sequence[float]]] = KERNEL_PRESETS,
-    ) -> None:
+    def __init__(self, image: torch.Tensor, preset: str = "sobel x (vertical edges)",
+                 presets: Mapping[str, Sequence[Sequence[float]]] = KERNEL_PRESETS) -> None:
         import ipywidgets as w
 
         if image.dim() != 2:

@@ -192,12 +192,8 @@ def linear_weight_bytes(model: nn.Module) -> int:
     return state_dict_bytes(linear_weights(model))
 
 
-def median_latency(
-    fn: Callable[[], object],
-    repeats: int = 50,
-    warmup: int = 5,
-    timer: Callable[[], float] = time.perf_counter,
-) -> float:
+def median_latency(fn: Callable[[], object], repeats: int = 50, warmup: int = 5,
+                   timer: Callable[[], float] = time.perf_counter) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs, after ``warmup`` untimed runs.
 
     The median ignores the odd slow run (another process, a page fault) that would drag a mean.
@@ -281,13 +277,8 @@ def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
     return F.kl_div(log_p_student, p_teacher, reduction="batchmean") * T**2
 
 
-def distillation_loss(
-    student_logits: torch.Tensor,
-    teacher_logits: torch.Tensor,
-    labels: torch.Tensor,
-    T: float = 4.0,
-    alpha: float = 0.7,
-) -> torch.Tensor:
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, T: float = 4.0,
+                      alpha: float = 0.7) -> torch.Tensor:
     """``alpha * T**2 * KL(p_teacher^T || p_student^T) + (1 - alpha) * CE(student_logits, labels)``."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha weighs the soft targets against the labels, between 0 and 1; got {alpha!r}.")
@@ -337,22 +328,14 @@ class BitWidthExplorer(Explorer):
 
     description = "a bit-width slider (2 to 8 bits)"
 
-    def __init__(
-        self,
-        weights: torch.Tensor,
-        bits: int = 4,
-        accuracy_at: Callable[[int], float] | None = None,
-    ) -> None:
+    def __init__(self, weights: torch.Tensor, bits: int = 4, accuracy_at: Callable[[int], float] | None = None) -> None:
         import ipywidgets as w
 
         qrange(bits)
         self.weights = weights.detach()
         self.accuracy_at = accuracy_at
         self.slider = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
-        self.status = w.HTML()
-        self.box = w.VBox([self.slider, self.status])
-        super().__init__()
-        self.slider.observe(self.redraw, names="value")
+        self.start(self.slider)
 
     def status_text(self, bits: int) -> str:
         rms = rms_error_by_bits(self.weights, [bits])[bits]

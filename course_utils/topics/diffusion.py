@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import models, runtime
+from course_utils import models, plots, runtime
 from course_utils.widgets import Explorer
 
 # --------------------------------------------------------------------------- schedules
@@ -175,20 +175,9 @@ class DiffusionRun:
     losses: list[float] = field(default_factory=list)
 
 
-def train_ddpm(
-    data: torch.Tensor,
-    schedule: Schedule,
-    *,
-    hidden: int = 256,
-    depth: int = 2,
-    steps: int = 2000,
-    batch_size: int = 128,
-    lr: float = 3e-3,
-    warmup: int = 100,
-    ema: float = 0.995,
-    decay: bool = True,
-    seed: int = 0,
-) -> DiffusionRun:
+def train_ddpm(data: torch.Tensor, schedule: Schedule, *, hidden: int = 256, depth: int = 2, steps: int = 2000,
+               batch_size: int = 128, lr: float = 3e-3, warmup: int = 100, ema: float = 0.995, decay: bool = True,
+               seed: int = 0) -> DiffusionRun:
     """Train an ``EpsilonMLP`` on ``data`` (N, D) with Adam (a linear warm-up, then a cosine decay of the
     learning rate to 0 when ``decay``) and an exponential moving average of the weights (``ema`` > 0).
     Deterministic for a seed."""
@@ -385,12 +374,7 @@ def scatter_2d_figure(panels: Sequence[tuple[str, torch.Tensor]], data: torch.Te
     for ax, (title, points) in zip(np.atleast_1d(axes), panels, strict=True):
         ax.scatter(data[:1500, 0], data[:1500, 1], s=2, c="0.6")
         ax.scatter(points[:, 0], points[:, 1], s=2, c="tab:red", alpha=0.35)
-        ax.set_xlim(-limit, limit)
-        ax.set_ylim(-limit, limit)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(title, fontsize=9)
+        plots.square_frame(ax, limit, title)
     fig.tight_layout()
     return fig
 
@@ -412,10 +396,7 @@ class NoiseScheduleExplorer(Explorer):
         self.noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(seed))
         T = self.schedules[0].T
         self.t = w.IntSlider(value=t, min=0, max=T, step=1, description="t", continuous_update=False)
-        self.status = w.HTML("")
-        self.box = w.VBox([self.t, self.status])
-        super().__init__()
-        self.t.observe(self.redraw, names="value")
+        self.start(self.t)
 
     def figure(self) -> Figure:
         return dissolve_figure(self.images, self.schedules, int(self.t.value), self.noise)

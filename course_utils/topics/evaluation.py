@@ -48,9 +48,21 @@ def _vector(values, name: str) -> torch.Tensor:
     return values.detach().cpu()
 
 
+def _vectors(first, second, names: tuple[str, str], dtype: torch.dtype,
+             rule: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two 1-D inputs of equal length, as ``dtype``; ``rule`` is the error's first half."""
+    a, b = _vector(first, names[0]).to(dtype), _vector(second, names[1]).to(dtype)
+    if len(a) != len(b):
+        rule = rule or f"{names[0]} and {names[1]} must have the same length"
+        raise ValueError(f"{rule}; got {len(a)} and {len(b)}.")
+    return a, b
+
+
+_SAME_SAMPLES = "both models must be scored on the same samples"
+
+
 def _binary(labels, scores, *, need_both: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    y = _vector(labels, "labels")
-    s = _vector(scores, "scores").to(torch.float64)
+    y, s = _vector(labels, "labels"), _vector(scores, "scores").to(torch.float64)
     if len(y) != len(s):
         raise ValueError(f"labels and scores must have the same length; got {len(y)} and {len(s)}.")
     if len(y) == 0:
@@ -71,10 +83,7 @@ def _binary(labels, scores, *, need_both: bool = True) -> tuple[torch.Tensor, to
 
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> torch.Tensor:
     """Counts ``C[i, j]`` of samples of true class ``i`` predicted as ``j`` (int64, like scikit-learn)."""
-    t = _vector(y_true, "y_true").to(torch.int64)
-    p = _vector(y_pred, "y_pred").to(torch.int64)
-    if len(t) != len(p):
-        raise ValueError(f"y_true and y_pred must have the same length; got {len(t)} and {len(p)}.")
+    t, p = _vectors(y_true, y_pred, ("y_true", "y_pred"), torch.int64)
     if len(t) and min(t.min().item(), p.min().item()) < 0:
         raise ValueError("class labels must be non-negative integers 0, 1, 2, ...")
     k = n_classes if n_classes is not None else int(max(t.max().item(), p.max().item())) + 1 if len(t) else 0
@@ -162,10 +171,7 @@ def reliability_bins(confidences, correct, n_bins: int = 10) -> tuple[torch.Tens
     """
     if not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int; got {n_bins!r}.")
-    c = _vector(confidences, "confidences").to(torch.float64)
-    ok = _vector(correct, "correct").to(torch.float64)
-    if len(c) != len(ok):
-        raise ValueError(f"confidences and correct must have the same length; got {len(c)} and {len(ok)}.")
+    c, ok = _vectors(confidences, correct, ("confidences", "correct"), torch.float64)
     if len(c) and (c.min() < 0 or c.max() > 1):
         raise ValueError("confidences must be probabilities in [0, 1]: apply sigmoid/softmax to the logits first.")
     edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
@@ -249,10 +255,7 @@ def mcnemar_exact(correct_a, correct_b) -> tuple[int, int, float]:
     ``b`` counts samples that A gets right and B wrong, ``c`` the reverse; under "both models are
     equally good", b ~ Binomial(b + c, 1/2). Samples that both get right (or wrong) do not count.
     """
-    a = _vector(correct_a, "correct_a").to(torch.bool)
-    b_ = _vector(correct_b, "correct_b").to(torch.bool)
-    if len(a) != len(b_):
-        raise ValueError(f"both models must be scored on the same samples; got {len(a)} and {len(b_)}.")
+    a, b_ = _vectors(correct_a, correct_b, ("correct_a", "correct_b"), torch.bool, _SAME_SAMPLES)
     b, c = int((a & ~b_).sum()), int((~a & b_).sum())
     n = b + c
     if n == 0:
@@ -275,10 +278,7 @@ def paired_difference_se(b: int, c: int, n: int) -> float:
 
 def paired_bootstrap(correct_a, correct_b, n_resamples: int = 2000, seed: int = 0) -> torch.Tensor:
     """Accuracy(A) − accuracy(B) on ``n_resamples`` resamples of the test set (the same samples for both)."""
-    a = _vector(correct_a, "correct_a").to(torch.float64)
-    b = _vector(correct_b, "correct_b").to(torch.float64)
-    if len(a) != len(b):
-        raise ValueError(f"both models must be scored on the same samples; got {len(a)} and {len(b)}.")
+    a, b = _vectors(correct_a, correct_b, ("correct_a", "correct_b"), torch.float64, _SAME_SAMPLES)
     if not isinstance(n_resamples, int) or n_resamples < 1:
         raise ValueError(f"n_resamples must be a positive int; got {n_resamples!r}.")
     g = torch.Generator().manual_seed(seed)
@@ -294,17 +294,10 @@ def digits_mlp(hidden: int = 32, n_inputs: int = 64, n_outputs: int = 10) -> nn.
     return nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs))
 
 
-def fit_full_batch(
-    model: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    *,
-    steps: int,
-    lr: float,
-    weight_decay: float = 0.0,
-    on_step: Callable[[int, nn.Module], bool | None] | None = None,
-) -> nn.Module:
+def fit_full_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+                   loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *, steps: int, lr: float,
+                   weight_decay: float = 0.0, on_step: Callable[[int, nn.Module], bool | None] | None = None
+                   ) -> nn.Module:
     """Train with AdamW on the whole training set at every step; returns the model (in eval mode).
 
     ``on_step(step, model)`` runs after each step (1-based); when it returns True, training stops.
@@ -415,11 +408,8 @@ class ThresholdExplorer(Explorer):
         self.curves = (roc_curve(self.labels, self.scores), precision_recall_curve(self.labels, self.scores))
         self.slider = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01, description="threshold",
                                     continuous_update=False, readout_format=".2f")
-        self.status = w.HTML("")
-        self.box = w.VBox([self.slider, self.status])
         self.metrics: dict[str, float] = {}
-        super().__init__()
-        self.slider.observe(self.redraw, names="value")
+        self.start(self.slider)
 
     def figure(self) -> Figure:
         self.metrics = metrics_at(self.labels, self.scores, self.slider.value)

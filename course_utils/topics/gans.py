@@ -154,14 +154,8 @@ class GANRun:
             return self.sampler(z)
 
 
-def train_gan(
-    data: torch.Tensor,
-    config: GANConfig = GANConfig(),
-    *,
-    seed: int = 0,
-    snapshot_steps: Sequence[int] = (),
-    n_snapshot: int = 1000,
-) -> GANRun:
+def train_gan(data: torch.Tensor, config: GANConfig = GANConfig(), *, seed: int = 0,
+              snapshot_steps: Sequence[int] = (), n_snapshot: int = 1000) -> GANRun:
     """Train a GAN on ``data`` (N, D) with alternating D and G Adam steps; deterministic for a seed.
 
     Each step: draw a real batch and a fake batch; update D with ``discriminator_loss``
@@ -304,13 +298,7 @@ def ring_panel(ax, samples: torch.Tensor, data: torch.Tensor, centres: torch.Ten
     for (cx, cy), covered in zip(centres.tolist(), coverage.covered, strict=True):
         ax.add_patch(plt.Circle((cx, cy), n_sigma * std, fill=False, lw=1.2, color="tab:green" if covered else "k"))
     limit = float(centres.abs().max()) * 1.6
-    ax.set_xlim(-limit, limit)
-    ax.set_ylim(-limit, limit)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(f"{title}\n{coverage.n_covered}/{coverage.n_modes} modes, {coverage.on_mode:.0%} on a mode",
-                 fontsize=9)
+    plots.square_frame(ax, limit, f"{title}\n{coverage.n_covered}/{coverage.n_modes} modes, {coverage.on_mode:.0%} on a mode")
     return coverage
 
 
@@ -380,11 +368,7 @@ class RingGANExplorer(Explorer):
         self.steps = w.IntSlider(value=base.steps, min=500, max=4000, step=500, description="steps",
                                  continuous_update=False)
         self.minibatch_std = w.Checkbox(value=base.minibatch_std, description="minibatch std in D")
-        self.status = w.HTML("")
-        self.box = w.VBox([w.HBox([self.lr_d, self.lr_g]), w.HBox([self.steps, self.minibatch_std]), self.status])
-        super().__init__()
-        for control in (self.lr_d, self.lr_g, self.steps, self.minibatch_std):
-            control.observe(self.redraw, names="value")
+        self.start((self.lr_d, self.lr_g), (self.steps, self.minibatch_std))
 
     def config(self) -> GANConfig:
         """The configuration the controls describe."""

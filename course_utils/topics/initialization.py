@@ -40,14 +40,8 @@ def _check_positive_int(name: str, value: int) -> None:
         raise ValueError(f"{name} must be a positive int; got {value!r}.")
 
 
-def deep_mlp(
-    depth: int,
-    width: int,
-    *,
-    activation: str = "relu",
-    in_features: int | None = None,
-    out_features: int | None = None,
-) -> nn.Sequential:
+def deep_mlp(depth: int, width: int, *, activation: str = "relu", in_features: int | None = None,
+             out_features: int | None = None) -> nn.Sequential:
     """A stack of ``depth`` Linear layers, each hidden one followed by the activation.
 
     Without ``out_features`` every Linear is followed by the activation (a pure
@@ -72,14 +66,8 @@ def linear_layers(model: nn.Module) -> list[nn.Linear]:
 
 
 @torch.no_grad()
-def initialise_(
-    model: nn.Module,
-    scheme: str,
-    *,
-    std: float = 0.01,
-    value: float = 0.1,
-    generator: torch.Generator | None = None,
-) -> nn.Module:
+def initialise_(model: nn.Module, scheme: str, *, std: float = 0.01, value: float = 0.1,
+                generator: torch.Generator | None = None) -> nn.Module:
     """Re-initialise every ``nn.Linear`` of ``model`` in place and return the model.
 
     Schemes: ``zeros``; ``constant`` (every weight = ``value``); ``normal`` (N(0, std²));
@@ -178,15 +166,8 @@ def spread_verdict(activation_std: Sequence[float], saturated: Sequence[float] |
     return "stays in range"
 
 
-def layer_stats(
-    model: nn.Sequential,
-    x: torch.Tensor,
-    y: torch.Tensor | None = None,
-    loss_fn: nn.Module | None = None,
-    *,
-    keep_samples: int = 2000,
-    seed: int = 0,
-) -> LayerStats:
+def layer_stats(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None = None, loss_fn: nn.Module | None = None,
+                *, keep_samples: int = 2000, seed: int = 0) -> LayerStats:
     """Activation statistics after each block and weight-gradient statistics per Linear layer.
 
     A block ends at each activation module, or at a Linear with no activation after it.
@@ -231,16 +212,8 @@ def layer_stats(
     return LayerStats(act_std, act_mean, saturated, grad_std, grad_norm, samples)
 
 
-def stack_stats(
-    depth: int,
-    width: int,
-    activation: str,
-    scheme: str,
-    *,
-    std: float = 0.01,
-    n_samples: int = 256,
-    seed: int = 0,
-) -> LayerStats:
+def stack_stats(depth: int, width: int, activation: str, scheme: str, *, std: float = 0.01, n_samples: int = 256,
+                seed: int = 0) -> LayerStats:
     """Statistics of a fresh ``deep_mlp(depth, width)`` fed standard-normal inputs."""
     _check_positive_int("n_samples", n_samples)
     g = torch.Generator().manual_seed(seed)
@@ -302,16 +275,8 @@ def histogram_figure(
     return plots.finish(fig, title)
 
 
-def activation_spread_figure(
-    depth: int = 10,
-    width: int = 256,
-    activation: str = "tanh",
-    std: float = 0.05,
-    *,
-    n_samples: int = 256,
-    seed: int = 0,
-    stats: LayerStats | None = None,
-) -> Figure:
+def activation_spread_figure(depth: int = 10, width: int = 256, activation: str = "tanh", std: float = 0.05, *,
+                             n_samples: int = 256, seed: int = 0, stats: LayerStats | None = None) -> Figure:
     """The explorer's picture: per-layer activation/gradient std, and histograms of the first, middle and last layer.
 
     Weights are N(0, std²), biases zero, inputs standard normal. The title names the
@@ -383,11 +348,7 @@ class InitExplorer(Explorer):
             value=std, base=10, min=-3, max=0.5, step=0.05, description="init std", continuous_update=False,
             readout_format=".3g", style=style,
         )
-        self.status = w.HTML()
-        self.box = w.VBox([w.HBox([self.depth, self.width]), w.HBox([self.activation, self.std]), self.status])
-        super().__init__()
-        for control in (self.depth, self.width, self.activation, self.std):
-            control.observe(self.redraw, names="value")
+        self.start((self.depth, self.width), (self.activation, self.std))
 
     def settings(self) -> tuple[int, int, str, float]:
         return self.depth.value, self.width.value, self.activation.value, float(self.std.value)

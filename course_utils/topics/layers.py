@@ -84,11 +84,7 @@ class LoanExplorer(Explorer):
         self.sliders = {name: w.FloatSlider(value=value, min=-3.0, max=3.0, step=0.1, description=name,
                                             continuous_update=False)
                         for name, value in zip(("w1", "w2", "w3", "b"), values, strict=True)}
-        self.status = w.HTML("")
-        self.box = w.VBox([*self.sliders.values(), self.status])
-        super().__init__()
-        for slider in self.sliders.values():
-            slider.observe(self.redraw, names="value")
+        self.start(*self.sliders.values())
 
     def _settings(self) -> tuple[list[float], float]:
         s = self.sliders

@@ -269,11 +269,7 @@ class LossExplorer(Explorer):
                                     continuous_update=False)
         self.delta = w.FloatSlider(value=delta, min=0.1, max=3.0, step=0.1, description="Huber δ",
                                    continuous_update=False)
-        self.status = w.HTML()
-        self.box = w.VBox([self.kind, w.HBox([self.value, self.target]), self.delta, self.status])
-        super().__init__()
-        for control in (self.kind, self.value, self.target, self.delta):
-            control.observe(self.redraw, names="value")
+        self.start(self.kind, (self.value, self.target), self.delta)
 
     def summary(self) -> str:
         return explorer_summary(self.kind.value, self.value.value, self.target.value, self.delta.value)

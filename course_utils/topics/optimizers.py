@@ -335,6 +335,12 @@ def torch_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> 
 ADAMW_DECAY = 1e-2  # torch.optim.AdamW's default λ, used by train_digits for "adamw" unless told otherwise
 
 
+def _fresh_batch_loss(model: nn.Module, opt: torch.optim.Optimizer, split, idx: torch.Tensor) -> torch.Tensor:
+    """Zero the gradients, then the cross-entropy of the training rows ``idx``."""
+    opt.zero_grad()
+    return F.cross_entropy(model(split.X_train[idx]), split.y_train[idx])
+
+
 def train_digits(split, optimizer: str = "adamw", lr: float = 3e-3, schedule: str = "constant", epochs: int = 8,
                  batch_size: int = 64, seed: int = 0, warmup_fraction: float = 0.1, clip: float | None = None,
                  weight_decay: float | None = None, hidden: int = 64) -> Run:
@@ -366,8 +372,7 @@ def train_digits(split, optimizer: str = "adamw", lr: float = 3e-3, schedule: st
         order = torch.randperm(n)
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(split.X_train[idx]), split.y_train[idx])
+            loss = _fresh_batch_loss(model, opt, split, idx)
             if not torch.isfinite(loss):
                 run.diverged = True
                 return run
@@ -421,8 +426,7 @@ def lr_range_test(split, optimizer: str = "momentum", start: float = 1e-4, end: 
         if begin + batch_size > n:
             order = torch.randperm(n)
         idx = order[begin:begin + batch_size]
-        opt.zero_grad()
-        loss = F.cross_entropy(model(split.X_train[idx]), split.y_train[idx])
+        loss = _fresh_batch_loss(model, opt, split, idx)
         if not torch.isfinite(loss):
             break
         avg = smoothing * avg + (1 - smoothing) * loss.item()
@@ -577,11 +581,7 @@ class ScheduleDesigner(Explorer):
                                    readout_format=".2g")
         self.warmup = w.FloatSlider(value=0.1, min=0.02, max=0.5, step=0.02, description="warm-up",
                                     readout_format=".2f")
-        self.status = w.HTML("")
-        self.box = w.VBox([w.HBox([self.optimizer, self.schedule]), w.HBox([self.lr, self.warmup]), self.status])
-        super().__init__()
-        for control in (self.optimizer, self.schedule, self.lr, self.warmup):
-            control.observe(self.redraw, names="value")
+        self.start((self.optimizer, self.schedule), (self.lr, self.warmup))
 
     def figure(self) -> Figure:
         self.run = train_digits(self.split, self.optimizer.value, self.lr.value, self.schedule.value,

@@ -409,11 +409,7 @@ class RegularizationExplorer(Explorer):
                                              readout_format=".3g", style=style)
         self.per_class = w.IntSlider(value=per_class, min=3, max=60, step=1, description="examples / class",
                                      continuous_update=False, style=style)
-        self.status = w.HTML()
-        self.box = w.VBox([w.HBox([self.dropout, self.weight_decay]), self.per_class, self.status])
-        super().__init__()
-        for control in (self.dropout, self.weight_decay, self.per_class):
-            control.observe(self.redraw, names="value")
+        self.start((self.dropout, self.weight_decay), self.per_class)
 
     def settings(self) -> tuple[float, float, int]:
         return float(self.dropout.value), float(self.weight_decay.value), int(self.per_class.value)

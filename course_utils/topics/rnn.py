@@ -63,10 +63,7 @@ class TemperatureExplorer(Explorer):
         self.logits, self.labels, self.sample_fn = logits.detach(), list(labels), sample_fn
         self.temperature = w.FloatLogSlider(value=temperature, base=10, min=-1.3, max=0.5, step=0.05,
                                             description="temperature", continuous_update=False, readout_format=".2f")
-        self.status = w.HTML("")
-        self.box = w.VBox([self.temperature, self.status])
-        super().__init__()
-        self.temperature.observe(self.redraw, names="value")
+        self.start(self.temperature)
 
     def figure(self) -> Figure:
         return next_char_figure(self.logits, self.labels, self.temperature.value)

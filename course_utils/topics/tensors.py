@@ -104,10 +104,7 @@ class BroadcastExplorer(Explorer):
             raise ValueError(f"start must be one of the choices {list(choices)}; got {start!r}.")
         self.a, self.choices = a, dict(choices)
         self.shape_menu = w.Dropdown(options=list(self.choices), value=start, description="shape of b")
-        self.status = w.HTML("")
-        self.box = w.VBox([self.shape_menu, self.status])
-        super().__init__()
-        self.shape_menu.observe(self.redraw, names="value")
+        self.start(self.shape_menu)
 
     def figure(self) -> Figure:
         b = self.choices[self.shape_menu.value]

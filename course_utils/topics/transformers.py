@@ -135,14 +135,8 @@ def _labels(labels: Sequence[str] | None, n: int) -> list[str]:
     return [str(t) for t in labels]
 
 
-def draw_attention(
-    ax,
-    weights: torch.Tensor,
-    query_labels: Sequence[str] | None = None,
-    key_labels: Sequence[str] | None = None,
-    title: str | None = None,
-    annotate: bool = False,
-):
+def draw_attention(ax, weights: torch.Tensor, query_labels: Sequence[str] | None = None,
+                   key_labels: Sequence[str] | None = None, title: str | None = None, annotate: bool = False):
     """Draw one (L_q, L_k) weight matrix on ``ax``: rows are queries, columns are keys."""
     w = weights.detach().cpu().float()
     if w.dim() != 2:
@@ -164,14 +158,9 @@ def draw_attention(
     return image
 
 
-def attention_figure(
-    weights: torch.Tensor,
-    query_labels: Sequence[str] | None = None,
-    key_labels: Sequence[str] | None = None,
-    title: str | None = None,
-    annotate: bool = True,
-    size: float = 3.2,
-) -> Figure:
+def attention_figure(weights: torch.Tensor, query_labels: Sequence[str] | None = None,
+                     key_labels: Sequence[str] | None = None, title: str | None = None, annotate: bool = True,
+                     size: float = 3.2) -> Figure:
     """A heat map of one attention weight matrix (L_q, L_k)."""
     fig, ax = plt.subplots(figsize=(size + 0.6, size))
     image = draw_attention(ax, weights, query_labels, key_labels, title, annotate)
@@ -227,14 +216,8 @@ def positions_figure(pe: torch.Tensor, dims: Sequence[int] = (0, 1, 4, 10)) -> F
     return fig
 
 
-def attention_map_figure(
-    weights: torch.Tensor,
-    layer: int,
-    head: int,
-    query_labels: Sequence[str] | None = None,
-    key_labels: Sequence[str] | None = None,
-    title: str | None = None,
-) -> Figure:
+def attention_map_figure(weights: torch.Tensor, layer: int, head: int, query_labels: Sequence[str] | None = None,
+                         key_labels: Sequence[str] | None = None, title: str | None = None) -> Figure:
     """One head of one layer next to the average over all heads of that layer.
 
     ``weights``: (layers, heads, L_q, L_k) for one example.
@@ -264,17 +247,9 @@ class AttentionExplorer(Explorer):
 
     description = "sliders that pick the example, the layer and the head"
 
-    def __init__(
-        self,
-        weights: torch.Tensor,
-        query_labels: Sequence[Sequence[str]] | None = None,
-        key_labels: Sequence[Sequence[str]] | None = None,
-        titles: Sequence[str] | None = None,
-        *,
-        example: int = 0,
-        layer: int = 0,
-        head: int = 0,
-    ) -> None:
+    def __init__(self, weights: torch.Tensor, query_labels: Sequence[Sequence[str]] | None = None,
+                 key_labels: Sequence[Sequence[str]] | None = None, titles: Sequence[str] | None = None, *,
+                 example: int = 0, layer: int = 0, head: int = 0) -> None:
         import ipywidgets as w
 
         if weights.dim() != 5:
@@ -294,11 +269,7 @@ class AttentionExplorer(Explorer):
                                    continuous_update=False)
         self.layer = w.IntSlider(value=layer, min=0, max=n_layers - 1, description="layer", continuous_update=False)
         self.head = w.IntSlider(value=head, min=0, max=n_heads - 1, description="head", continuous_update=False)
-        self.status = w.HTML("")
-        self.box = w.VBox([w.HBox([self.example, self.layer, self.head]), self.status])
-        super().__init__()
-        for control in (self.example, self.layer, self.head):
-            control.observe(self.redraw, names="value")
+        self.start((self.example, self.layer, self.head))
 
     def figure(self) -> Figure:
         """The figure for the current control values (pure: depends only on them)."""

@@ -59,10 +59,7 @@ class MeanDigitExplorer(Explorer):
         classes = sorted(set(labels.tolist()))
         self.digit = w.IntSlider(value=digit, min=min(classes), max=max(classes), description="digit",
                                  continuous_update=False)
-        self.status = w.HTML("")
-        self.box = w.VBox([self.digit, self.status])
-        super().__init__()
-        self.digit.observe(self.redraw, names="value")
+        self.start(self.digit)
 
     def figure(self) -> Figure:
         average, self.count = mean_digit(self.images, self.labels, self.digit.value)

@@ -45,7 +45,7 @@ def test_1_each_wrong_answer_gets_its_reason(capsys, name, hint):
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
-    [([True] * 7, "dictionary"), ({"sigmoid": False}, "seven keys"),
+    [([True] * 7, "dictionary"), ({"sigmoid": False}, "missing from your dict"),
      (dict(RIGHT_NEGATIVE, gelu="yes"), "True or False")],
 )
 def test_1_malformed_answers_get_a_hint(capsys, answer, hint):
@@ -123,7 +123,7 @@ def test_3_each_wrong_answer_gets_its_reason(capsys, name, hint):
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
-    [(True, "dictionary"), ({"z + 5": True}, "five keys"), (dict(RIGHT_SOFTMAX, **{"-z": 0}), "True or False")],
+    [(True, "dictionary"), ({"z + 5": True}, "missing from your dict"), (dict(RIGHT_SOFTMAX, **{"-z": 0}), "True or False")],
 )
 def test_3_malformed_answers_get_a_hint(capsys, answer, hint):
     ex03.check_3(answer)

@@ -118,50 +118,18 @@ def _bumpy_critical_points() -> tuple[float, float, float]:
 
 _B_GLOBAL, _B_BUMP, _B_LOCAL = _bumpy_critical_points()
 
-SURFACES: dict[str, Surface] = {
-    "bumpy": Surface(
-        name="bumpy",
-        title="1-D bumpy curve (a local and a global minimum)",
-        formula=r"f(x) = 1.25\,(x^4 - 4x^2 + 2x)",
-        dim=1,
-        f=_bumpy,
-        start=(2.0,),
-        minima=((_B_GLOBAL,), (_B_LOCAL,)),
-        limits=((-2.5, 2.5),),
-        saddles=(),  # the bump at x≈0.26 is a local maximum
-    ),
-    "ravine": Surface(
-        name="ravine",
-        title="ill-conditioned quadratic (a long, narrow valley)",
-        formula=r"f(x, y) = 0.1\,x^2 + 2\,y^2",
-        dim=2,
-        f=_ravine,
-        start=(-4.0, 1.0),
-        minima=((0.0, 0.0),),
-        limits=((-5.0, 5.0), (-2.0, 2.0)),
-    ),
-    "rosenbrock": Surface(
-        name="rosenbrock",
-        title="Rosenbrock (a curved, flat-bottomed valley)",
-        formula=r"f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2",
-        dim=2,
-        f=_rosenbrock,
-        start=(-1.5, 2.0),
-        minima=((1.0, 1.0),),
-        limits=((-2.0, 2.0), (-1.0, 3.0)),
-    ),
-    "saddle": Surface(
-        name="saddle",
-        title="saddle point (two minima either side of a ridge)",
-        formula=r"f(x, y) = \tfrac12 x^2 + \tfrac14 y^4 - \tfrac12 y^2",
-        dim=2,
-        f=_saddle,
-        start=(-2.0, 0.01),
-        minima=((0.0, 1.0), (0.0, -1.0)),
-        limits=((-2.5, 2.5), (-1.8, 1.8)),
-        saddles=((0.0, 0.0),),
-    ),
-}
+SURFACES: dict[str, Surface] = {s.name: s for s in (
+    # name, title, formula, dim, f, start, minima, limits, saddles
+    Surface("bumpy", "1-D bumpy curve (a local and a global minimum)", r"f(x) = 1.25\,(x^4 - 4x^2 + 2x)",
+            1, _bumpy, (2.0,), ((_B_GLOBAL,), (_B_LOCAL,)), ((-2.5, 2.5),)),  # the bump at x≈0.26 is a maximum
+    Surface("ravine", "ill-conditioned quadratic (a long, narrow valley)", r"f(x, y) = 0.1\,x^2 + 2\,y^2",
+            2, _ravine, (-4.0, 1.0), ((0.0, 0.0),), ((-5.0, 5.0), (-2.0, 2.0))),
+    Surface("rosenbrock", "Rosenbrock (a curved, flat-bottomed valley)", r"f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2",
+            2, _rosenbrock, (-1.5, 2.0), ((1.0, 1.0),), ((-2.0, 2.0), (-1.0, 3.0))),
+    Surface("saddle", "saddle point (two minima either side of a ridge)",
+            r"f(x, y) = \tfrac12 x^2 + \tfrac14 y^4 - \tfrac12 y^2",
+            2, _saddle, (-2.0, 0.01), ((0.0, 1.0), (0.0, -1.0)), ((-2.5, 2.5), (-1.8, 1.8)), ((0.0, 0.0),)),
+)}
 
 
 def get_surface(surface: str | Surface) -> Surface:
@@ -260,14 +228,8 @@ class Trajectory:
         return torch.tensor(self.positions, dtype=torch.float64)
 
 
-def trajectory(
-    surface: str | Surface,
-    optimizer: str = "sgd",
-    lr: float = 0.01,
-    momentum: float = 0.0,
-    steps: int = 20,
-    start: Sequence[float] | None = None,
-) -> Trajectory:
+def trajectory(surface: str | Surface, optimizer: str = "sgd", lr: float = 0.01, momentum: float = 0.0,
+               steps: int = 20, start: Sequence[float] | None = None) -> Trajectory:
     """Run ``steps`` steps of a ``torch.optim`` optimizer on a surface, from ``start``.
 
     Each step is exactly the training loop: ``zero_grad()``, loss = f(p), ``backward()``, ``step()``.
@@ -483,13 +445,8 @@ class StabilityMap:
         return gap, diverged
 
 
-def stability_map(
-    surface: str | Surface,
-    optimizer: str = "sgd",
-    steps: int = 300,
-    lrs: Sequence[float] = MAP_LRS,
-    momenta: Sequence[float] = MAP_MOMENTA,
-) -> StabilityMap:
+def stability_map(surface: str | Surface, optimizer: str = "sgd", steps: int = 300, lrs: Sequence[float] = MAP_LRS,
+                  momenta: Sequence[float] = MAP_MOMENTA) -> StabilityMap:
     """Walk every (momentum, lr) pair at once with the real ``torch.optim`` class.
 
     Each cell is its own parameter (one parameter group with its own ``lr`` and momentum), so

@@ -195,14 +195,8 @@ def draw_stability_map(ax, smap: StabilityMap, steps: int, current: tuple[float,
     ax.grid(False)
 
 
-def playground_figure(
-    walk: Trajectory,
-    outcome: Outcome,
-    figsize: tuple[float, float] | None = None,
-    *,
-    ghost: Trajectory | None = None,
-    smap: StabilityMap | None = None,
-) -> Figure:
+def playground_figure(walk: Trajectory, outcome: Outcome, figsize: tuple[float, float] | None = None, *,
+                      ghost: Trajectory | None = None, smap: StabilityMap | None = None) -> Figure:
     """The path on the surface (start circled, minima as green stars, ``ghost`` as a faint dashed
     path), the loss per step, and (with ``smap``) the stability map with the setting marked."""
     surface = landscapes.get_surface(walk.surface)

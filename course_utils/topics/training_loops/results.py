@@ -48,14 +48,9 @@ def regression_metrics(
     }
 
 
-def predicted_vs_true(
-    y_true: torch.Tensor | np.ndarray | Sequence[float],
-    y_pred: torch.Tensor | np.ndarray | Sequence[float],
-    *,
-    title: str | None = None,
-    unit: str = "",
-    ax=None,
-) -> Figure:
+def predicted_vs_true(y_true: torch.Tensor | np.ndarray | Sequence[float],
+                      y_pred: torch.Tensor | np.ndarray | Sequence[float], *, title: str | None = None, unit: str = "",
+                      ax=None) -> Figure:
     """Scatter predictions against the truth, with the diagonal (perfect predictions) and R² in the title."""
     t, p = _as_array(y_true).ravel(), _as_array(y_pred).ravel()
     metrics = regression_metrics(t, p)
@@ -73,14 +68,9 @@ def predicted_vs_true(
     return fig
 
 
-def show_results(
-    model: nn.Module,
-    loader: DataLoader,
-    *,
-    to_original: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    title: str | None = None,
-    unit: str = "",
-) -> Figure:
+def show_results(model: nn.Module, loader: DataLoader, *,
+                 to_original: Callable[[torch.Tensor], torch.Tensor] | None = None, title: str | None = None,
+                 unit: str = "") -> Figure:
     """Predict a loader with a regression model and draw predicted vs true.
 
     ``to_original`` maps outputs and targets back to the original units (e.g. undo a standardised
@@ -93,14 +83,9 @@ def show_results(
     return predicted_vs_true(targets, outputs, title=title, unit=unit)
 
 
-def prediction_table(
-    frame: pd.DataFrame,
-    y_true: torch.Tensor | np.ndarray | Sequence,
-    y_pred: torch.Tensor | np.ndarray | Sequence,
-    *,
-    class_names: Sequence[str] | None = None,
-    columns: Sequence[str] | None = None,
-) -> pd.DataFrame:
+def prediction_table(frame: pd.DataFrame, y_true: torch.Tensor | np.ndarray | Sequence,
+                     y_pred: torch.Tensor | np.ndarray | Sequence, *, class_names: Sequence[str] | None = None,
+                     columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The rows of ``frame`` with their true and predicted values, worst first.
 
     With ``class_names`` (classification: integer labels) the mistakes come first; otherwise
