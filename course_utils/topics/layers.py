@@ -92,9 +92,13 @@ class LoanExplorer(Explorer):
 
     def figure(self) -> Figure:
         weights, bias = self._settings()
-        X, _, self.approved = loan_scores(weights, bias)
+        X, z, self.approved = loan_scores(weights, bias)
         self.rule = describe_rule(self.approved, X)
+        closest = int(z.abs().argmin())
+        self.closest = ("".join(str(int(v)) for v in X[closest].tolist()), float(z[closest]))
         return loan_figure(weights, bias)
 
     def on_redraw(self) -> None:
-        self.status.value = f"{int(self.approved.sum())} of 8 approved: {self.rule}"
+        applicant, score = self.closest
+        self.status.value = (f"{int(self.approved.sum())} of 8 approved: {self.rule}; "
+                             f"closest call: applicant {applicant} at z = {score:+.2f}")

@@ -27,6 +27,8 @@ import pytest
 
 from course_utils.dev.settings import RUN_ENV
 
+from . import binder_env
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -42,6 +44,8 @@ class LabServer:
     token: str
     process: subprocess.Popen
     log: Path
+    started: float = 0.0  # time.monotonic() when the server process was started
+    env: binder_env.BinderEnv | None = None
 
     def notebook_url(self, path: str) -> str:
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
@@ -139,3 +143,31 @@ def page(chromium_path):
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def binder_lab(chromium_path, tmp_path_factory) -> LabServer:
+    """JupyterLab in a simulated Binder launch (tests/browser/binder_env.py): a fresh environment from
+    binder/ alone, postBuild run in it, the server started through binder/start, offline."""
+    folder = tmp_path_factory.mktemp("binder")
+    env = binder_env.build(folder)
+    for note in env.notes:
+        print(f"binder: {note}")
+    for step, seconds in env.seconds.items():
+        print(f"binder: {step}: {seconds:.0f} s")
+    home = folder / "home"
+    port, token = _free_port(), secrets.token_hex(24)
+    environ = env.environ(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                          IPYTHONDIR=str(home / "ipython"), PYTHONPATH=str(binder_env.OFFLINE_GUARD))
+    log = folder / "server.log"
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        process = subprocess.Popen(binder_env.start_command(env, port, token, home), cwd=ROOT, env=environ,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(url, token, process, log)
+        yield LabServer(url=url, token=token, process=process, log=log, started=started, env=env)
+    finally:
+        _stop(process)
+        shutil.rmtree(home / "runtime", ignore_errors=True)
