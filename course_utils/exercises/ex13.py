@@ -100,7 +100,8 @@ def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     _, hint = checks.first_mistake(got if status == "ok" else None, _symmetric_mistakes(x, bits), atol=1e-6) or (
         None, "scale = max|x| / (2**(bits-1) - 1); q = clamp(round(x / scale), -q_max, q_max); return q * scale.")
     checks.check_function("13.2", fn, cases, atol=1e-6, hint=hint,
-                          success="your quantizer matches the reference at 8, 4 and 3 bits.")
+                          success="your quantizer matches the reference at 8, 4 and 3 bits; at 3 bits it "
+                                  "has at most 7 values, -3s to 3s (q_max = 3).")
 
 
 # --------------------------------------------------------------------------- 13.3 global pruning

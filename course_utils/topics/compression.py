@@ -3,22 +3,26 @@
 Pure helpers (no global state) plus one thin widget shell, ``BitWidthExplorer``:
 
 * quantization: ``qrange``, ``affine_qparams``, ``quantize``, ``dequantize``, ``fake_quantize``,
-  ``rms_error_by_bits``, ``fake_quantize_model`` and ``dynamic_int8_linear`` (what
-  ``quantize_dynamic`` computes inside a ``Linear``, written out);
+  ``rms_error_by_bits``, ``fake_quantize_weight`` / ``fake_quantize_model`` (three ``SCHEMES``), per-channel ``per_channel_qparams`` /
+  ``per_channel_fake_quantize``, ``dynamic_int8_linear`` (what ``quantize_dynamic`` computes inside a
+  ``Linear``, written out), ``quantized_engine`` and ``quantized_kernels_allowed`` for static int8;
+* sensitivity: ``weight_layer_names``, ``quantize_one_layer``, ``prune_one_layer``;
 * measuring: ``state_dict_bytes``, ``linear_weight_bytes``, ``median_latency``, ``format_timed``;
 * pruning: ``magnitude_mask``, ``sparsity``;
 * distillation: ``soft_target_loss``, ``distillation_loss``;
-* pictures: ``bit_width_figure``, ``results_table``, ``results_figure``.
+* pictures: ``bit_width_figure``, ``student_comparison_figure``, ``results_table``, ``results_figure``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import math
 import statistics
+import textwrap
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -88,14 +92,123 @@ def rms_error_by_bits(x: torch.Tensor, bits: Iterable[int] = range(2, 9)) -> dic
     return {b: float((fake_quantize(x, b) - x).pow(2).mean().sqrt()) for b in bits}
 
 
-def fake_quantize_model(model: nn.Module, bits: int) -> nn.Module:
-    """A copy of ``model`` whose conv and linear weights are fake-quantized per tensor (biases stay float)."""
+def per_channel_qparams(weight: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric scales, one per output channel (row 0 of ``weight``), and zero-points (all 0).
+
+    ``scale_j = max_k |w_jk| / q_max`` with ``q_max = 2**(bits-1) - 1``: each row gets its own step,
+    so a row of small weights is no longer rounded on the grid of the largest row.
+    """
+    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or weight.dim() < 2:
+        raise ValueError("per_channel_qparams needs a floating-point weight with at least 2 dimensions "
+                         f"(output channels first); got {getattr(weight, 'shape', type(weight).__name__)}.")
+    _, q_max = qrange(bits)
+    if q_max < 1:
+        raise ValueError(f"symmetric quantization needs at least 2 bits; got {bits!r}.")
+    scales = weight.detach().abs().flatten(1).amax(dim=1) / q_max
+    scales = torch.clamp(scales, min=torch.finfo(torch.float32).eps)
+    return scales, torch.zeros(len(scales), dtype=torch.int64)
+
+
+def per_channel_fake_quantize(weight: torch.Tensor, bits: int = 8) -> torch.Tensor:
+    """``clamp(round(w / s_j), -q_max, q_max) * s_j`` with one symmetric scale per output channel."""
+    scales, _ = per_channel_qparams(weight, bits)
+    _, q_max = qrange(bits)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    s = scales.view(shape)
+    return torch.clamp(torch.round(weight.detach() / s), -q_max, q_max) * s
+
+
+def _weight_layers(model: nn.Module) -> dict[str, nn.Module]:
+    return {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)}
+
+
+def weight_layer_names(model: nn.Module) -> list[str]:
+    """Names of the conv and linear layers of ``model`` (the ones quantization and pruning touch)."""
+    return list(_weight_layers(model))
+
+
+SCHEMES = ("per_tensor_affine", "per_tensor_symmetric", "per_channel_symmetric")
+
+
+def fake_quantize_weight(weight: torch.Tensor, bits: int, scheme: str = "per_tensor_affine") -> torch.Tensor:
+    """Round a weight to ``bits`` bits and map it back, with one of the ``SCHEMES`` (named as in torch).
+
+    ``per_tensor_affine``: one scale and zero-point for the tensor (``2**bits`` levels);
+    ``per_tensor_symmetric``: one scale, zero-point 0 (``2**bits - 1`` levels);
+    ``per_channel_symmetric``: one scale per output channel, zero-point 0.
+    """
+    if scheme == "per_tensor_affine":
+        return fake_quantize(weight.detach(), bits)
+    if scheme == "per_tensor_symmetric":
+        return per_channel_fake_quantize(weight.detach().reshape(1, -1), bits).view_as(weight)
+    if scheme == "per_channel_symmetric":
+        return per_channel_fake_quantize(weight, bits)
+    raise ValueError(f"scheme is one of {SCHEMES}; got {scheme!r}.")
+
+
+def fake_quantize_model(model: nn.Module, bits: int, scheme: str = "per_tensor_affine",
+                        layers: Iterable[str] | None = None) -> nn.Module:
+    """A copy of ``model`` whose conv and linear weights are fake-quantized (biases stay float).
+
+    ``scheme`` is one of ``SCHEMES``; ``layers`` (names from ``weight_layer_names``) limits it to those layers.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme is one of {SCHEMES}; got {scheme!r}.")
     quantized = copy.deepcopy(model)
+    found = _weight_layers(quantized)
+    names = list(found) if layers is None else list(layers)
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise ValueError(f"no conv or linear layer named {unknown}; the model has {list(found)}.")
     with torch.no_grad():
-        for module in quantized.modules():
-            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d):
-                module.weight.copy_(fake_quantize(module.weight, bits))
+        for name in names:
+            weight = found[name].weight
+            weight.copy_(fake_quantize_weight(weight, bits, scheme))
     return quantized
+
+
+def quantize_one_layer(model: nn.Module, name: str, bits: int, scheme: str = "per_tensor_affine") -> nn.Module:
+    """A copy of ``model`` with only layer ``name`` fake-quantized to ``bits`` bits."""
+    return fake_quantize_model(model, bits, scheme=scheme, layers=[name])
+
+
+def prune_one_layer(model: nn.Module, name: str, amount: float) -> nn.Module:
+    """A copy of ``model`` with the ``amount`` smallest-magnitude weights of layer ``name`` set to 0."""
+    pruned = copy.deepcopy(model)
+    found = _weight_layers(pruned)
+    if name not in found:
+        raise ValueError(f"no conv or linear layer named {name!r}; the model has {list(found)}.")
+    with torch.no_grad():
+        found[name].weight.mul_(magnitude_mask(found[name].weight, amount))
+    return pruned
+
+
+def quantized_engine() -> str | None:
+    """The quantized engine static int8 runs on: the active one, else x86/fbgemm/qnnpack; None if none."""
+    supported = list(torch.backends.quantized.supported_engines)
+    if torch.backends.quantized.engine in supported and torch.backends.quantized.engine != "none":
+        return torch.backends.quantized.engine
+    for engine in ("x86", "fbgemm", "qnnpack"):
+        if engine in supported:
+            torch.backends.quantized.engine = engine
+            return engine
+    return None
+
+
+@contextlib.contextmanager
+def quantized_kernels_allowed() -> Iterator[None]:
+    """Run quantized CPU kernels although ``torch.use_deterministic_algorithms(True)`` is on.
+
+    Their integer arithmetic is exact, but one of them resizes its output with an operation that
+    PyTorch lists as non-deterministic, so the strict mode refuses it. The mode is put back afterwards.
+    """
+    was_on = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was_on, warn_only=warn_only)
 
 
 def _activation_qparams(x: torch.Tensor, q_min: int = 0, q_max: int = 127) -> tuple[float, int]:
@@ -287,6 +400,29 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
 
 
 # --------------------------------------------------------------------------- pictures
+
+
+def student_comparison_figure(accuracies: Mapping[str, Sequence[float]], teacher_accuracy: float,
+                              title: str) -> Figure:
+    """One bar per student recipe: mean test accuracy over seeds, the range as an error bar, each seed a dot."""
+    if not accuracies or any(len(v) == 0 for v in accuracies.values()):
+        raise ValueError("student_comparison_figure needs at least one accuracy per recipe.")
+    names = list(accuracies)
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for k, name in enumerate(names):
+        values = 100 * np.asarray(accuracies[name], dtype=float)
+        ax.bar(k, values.mean(), color=plt.get_cmap("tab10")(k), alpha=0.75,
+               yerr=[[values.mean() - values.min()], [values.max() - values.mean()]], capsize=4)
+        ax.plot(np.full(len(values), k), values, "k.", ms=4)
+    ax.axhline(100 * teacher_accuracy, color="gray", ls="--", lw=1, label="teacher")
+    ax.set_xticks(range(len(names)), [textwrap.fill(n, 15) for n in names], fontsize=8)
+    everything = np.concatenate([100 * np.asarray(v, dtype=float) for v in accuracies.values()])
+    ax.set_ylim(max(0.0, min(everything.min(), 100 * teacher_accuracy) - 3), 100)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(textwrap.fill(title, 90), fontsize=9)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
 
 
 def bit_width_figure(weights: torch.Tensor, bits: int, all_bits: Sequence[int] = tuple(range(2, 9))) -> Figure:

@@ -248,3 +248,96 @@ def test_results_table_and_figure():
     plt.close(fig)
     with pytest.raises(ValueError, match="no rows"):
         C.results_table([])
+
+
+# --------------------------------------------------------------------------- per-channel, sensitivity, static int8
+
+
+def _small_cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10)).eval()
+
+
+def test_per_channel_matches_torch_quantize_per_channel():
+    w = torch.randn(6, 5, generator=torch.Generator().manual_seed(1)) * torch.linspace(0.01, 1.0, 6)[:, None]
+    scales, zeros = C.per_channel_qparams(w, bits=8)
+    assert torch.equal(zeros, torch.zeros(6, dtype=torch.int64))
+    torch.testing.assert_close(scales, w.abs().amax(dim=1) / 127)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = torch.quantize_per_channel(w, scales.double(), zeros, 0, torch.qint8)
+    torch.testing.assert_close(C.per_channel_fake_quantize(w, 8), q.dequantize(), atol=1e-7, rtol=0)
+    error = (C.per_channel_fake_quantize(w, 8) - w).abs().amax(dim=1)
+    assert bool((error <= scales / 2 + 1e-7).all())
+
+
+def test_per_channel_beats_per_tensor_on_rows_of_different_size():
+    w = torch.randn(8, 50, generator=torch.Generator().manual_seed(2)) * torch.logspace(-2, 0, 8)[:, None]
+    per_tensor = (C.fake_quantize_weight(w, 4, "per_tensor_symmetric") - w).pow(2).mean()
+    per_channel = (C.fake_quantize_weight(w, 4, "per_channel_symmetric") - w).pow(2).mean()
+    assert per_channel < per_tensor
+    conv = torch.randn(3, 2, 3, 3)
+    assert C.per_channel_fake_quantize(conv, 8).shape == conv.shape
+
+
+def test_per_channel_and_scheme_bad_input():
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        C.per_channel_qparams(torch.randn(5))
+    with pytest.raises(ValueError, match="at least 2 bits"):
+        C.per_channel_qparams(torch.randn(2, 3), bits=1)
+    with pytest.raises(ValueError, match="scheme is one of"):
+        C.fake_quantize_weight(torch.randn(2, 3), 8, "per_row")
+    with pytest.raises(ValueError, match="scheme is one of"):
+        C.fake_quantize_model(_small_cnn(), 8, scheme="nope")
+
+
+def test_one_layer_at_a_time():
+    model = _small_cnn()
+    assert C.weight_layer_names(model) == ["0", "3"]
+    quantized = C.quantize_one_layer(model, "3", bits=2)
+    assert torch.equal(quantized[0].weight, model[0].weight)
+    assert not torch.equal(quantized[3].weight, model[3].weight)
+    assert len(torch.unique(quantized[3].weight)) <= 4
+    pruned = C.prune_one_layer(model, "0", amount=0.5)
+    assert C.sparsity([pruned[0].weight]) == 0.5 and torch.equal(pruned[3].weight, model[3].weight)
+    assert C.sparsity([model[0].weight]) == 0.0  # the original is untouched
+    with pytest.raises(ValueError, match="no conv or linear layer named"):
+        C.prune_one_layer(model, "1", 0.5)
+    with pytest.raises(ValueError, match="no conv or linear layer named"):
+        C.quantize_one_layer(model, "7", 4)
+
+
+def test_static_int8_runs_and_restores_the_deterministic_mode():
+    import torch.ao.quantization as tq
+
+    engine = C.quantized_engine()
+    if engine is None:
+        pytest.skip("this torch build has no quantized CPU engine")
+    model = nn.Sequential(tq.QuantStub(), nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3), tq.DeQuantStub()).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = tq.fuse_modules(model, [["1", "2"]])
+        model.qconfig = tq.get_default_qconfig(engine)
+        prepared = tq.prepare(model)
+        prepared(torch.rand(32, 8))
+        converted = tq.convert(prepared)
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        with C.quantized_kernels_allowed():
+            assert not torch.are_deterministic_algorithms_enabled()
+            out = converted(torch.rand(5, 8))
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(before)
+    assert out.shape == (5, 3) and out.dtype == torch.float32
+    assert converted[1].weight().qscheme() == torch.per_channel_affine
+    assert set(converted[1].weight().q_per_channel_zero_points().tolist()) == {0}
+
+
+def test_student_comparison_figure():
+    fig = C.student_comparison_figure({"a": [0.9, 0.92], "b": [0.8]}, 0.95, title="compared")
+    assert fig.axes[0].get_title() == "compared" and len(fig.axes[0].patches) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="at least one accuracy"):
+        C.student_comparison_figure({"a": []}, 0.9, title="x")
