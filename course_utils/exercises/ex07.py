@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import nn
 
 from course_utils import checks
@@ -31,20 +32,71 @@ def check_1(he_std_256: Any) -> None:
     checks.check_value("07.1", value, expected, tol=1e-4, hint=hint, success=f"sqrt(2/256) = {expected:.4f}.")
 
 
-def check_2(xavier_uniform_bound: Any) -> None:
-    """Exercise 07.2: the bound a of Xavier's uniform U(-a, a) for given fan_in and fan_out."""
-    cases = [((256, 128), math.sqrt(6 / 384)), ((64, 10), math.sqrt(6 / 74)), ((3, 3), 1.0)]
-    try:  # one probe at fan_in = 100, fan_out = 50 names the typical mistakes
-        probe = float(xavier_uniform_bound(100, 50))
-    except Exception:  # check_function reports a placeholder, NotImplementedError or a crash
-        probe = None
-    _, hint = checks.first_mistake(probe, [
-        (_is(math.sqrt(2 / 150)), None,
-         "that is Xavier's *normal* std; the uniform bound is sqrt(3) times larger: sqrt(6/(fan_in+fan_out))."),
-        (_is(math.sqrt(6 / 100), math.sqrt(6 / 50)), None, "Xavier uses both fans: the denominator is fan_in + fan_out."),
-        (_is(6 / 150), None, "6/(fan_in+fan_out) is a² (three times the variance): take the square root."),
-    ]) or (None, "a uniform U(-a, a) has variance a²/3; set it equal to 2 / (fan_in + fan_out) and solve for a.")
-    checks.check_function("07.2", xavier_uniform_bound, cases, atol=1e-6, hint=hint)
+_PARAMETERS = ("0.weight", "0.bias", "2.weight", "2.bias")
+_GRADIENT_HINTS = {
+    "2.weight": "∂L/∂W₂ = δ hᵀ, and every hidden output is h = tanh(0) = 0, so this gradient is 0.",
+    "0.weight": "the gradient reaching the hidden layer is W₂ᵀ δ, and W₂ = 0: the hidden weights get 0.",
+    "0.bias": "the hidden bias also gets W₂ᵀ δ · tanh'(0), which is 0 because W₂ = 0.",
+}
+
+
+def _zero_init_bias_grad(y: torch.Tensor) -> torch.Tensor:
+    """The output-bias gradient of the mean cross-entropy of the all-zero 64-16-10 tanh net, by autograd."""
+    model = nn.Sequential(nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 10))
+    for p in model.parameters():
+        nn.init.zeros_(p)
+    x = torch.rand(len(y), 64, generator=torch.Generator().manual_seed(7))
+    nn.functional.cross_entropy(model(x), y).backward()
+    return model[2].bias.grad
+
+
+def _bias_grad_cases() -> list[tuple[tuple, torch.Tensor]]:
+    g = torch.Generator().manual_seed(2)
+    ys = [torch.tensor([3, 3, 3, 0]), torch.randint(0, 10, (50,), generator=g), torch.arange(10)]
+    return [((y,), _zero_init_bias_grad(y)) for y in ys]
+
+
+_BIAS_GRAD_MISTAKES = [
+    (lambda y: torch.bincount(y, minlength=10).float() / len(y) - 0.1,
+     "the sign is flipped: ∂L/∂logit = softmax − one-hot, so it is 0.1 minus the class frequency."),
+    (lambda y: 0.1 * len(y) - torch.bincount(y, minlength=10).float(),
+     "that is the gradient of the *summed* loss; cross_entropy averages over the batch: divide by len(y)."),
+    (lambda y: torch.full((10,), 0.1), "the softmax is 0.1 everywhere, but subtract the one-hot targets (averaged)."),
+    (lambda y: torch.zeros(10), "the output bias does get a gradient: softmax − one-hot is not 0."),
+]
+
+
+def _parameter_set(answer: Any) -> set[str] | None:
+    if isinstance(answer, str):
+        answer = [answer]
+    if not isinstance(answer, set | frozenset | list | tuple) or not all(isinstance(a, str) for a in answer):
+        return None
+    return {a.removeprefix("model.") for a in answer}
+
+
+def check_2(nonzero_grads: Any, zero_init_bias_grad: Any) -> None:
+    """Exercise 07.2: which parameters of the all-zero net get a gradient, and the output-bias gradient by hand."""
+    exercise = "07.2"
+    if checks.unanswered(exercise, nonzero_grads, zero_init_bias_grad):
+        return
+    names = _parameter_set(nonzero_grads)
+    if names is None or not names <= set(_PARAMETERS):
+        checks.failed(exercise, f"nonzero_grads should be a set of parameter names from {', '.join(_PARAMETERS)}; "
+                      f"got {nonzero_grads!r}.", "write e.g. {'2.bias'}: the names of model.named_parameters().")
+        return
+    extra = sorted(names - {"2.bias"})
+    if extra:
+        checks.failed(exercise, f"{extra[0]} gets no gradient in the all-zero network.", _GRADIENT_HINTS[extra[0]])
+        return
+    if "2.bias" not in names:
+        checks.failed(exercise, "one parameter does get a gradient.",
+                      "the output bias: its gradient is softmax − one-hot, averaged, and the softmax of zero logits is 0.1.")
+        return
+    cases = _bias_grad_cases()
+    hint = checks.match_mistake(zero_init_bias_grad, _BIAS_GRAD_MISTAKES, cases)
+    checks.check_function(exercise, zero_init_bias_grad, cases, atol=1e-6, hint=hint or
+                          "all logits are 0, so softmax = 0.1 for every class; average softmax − one-hot over the batch.",
+                          success="only the output bias moves, and its gradient is 0.1 − (class frequency), as autograd says.")
 
 
 def _he_layer_problem(layer: Any, want: float) -> tuple[str, str] | None:
@@ -87,13 +139,48 @@ def check_3(he_layer: Any) -> None:
     checks.verdict(exercise, found, f"weight std ≈ {want:.4f} = sqrt(2/256), biases zero.")
 
 
-def check_4(default_bound: Any) -> None:
-    """Exercise 07.4: the bound of PyTorch's default uniform init for nn.Linear(64, 10)."""
-    value = checks.as_number(default_bound)
-    _, hint = checks.first_mistake(value, [
-        (_is(1 / math.sqrt(10)), None, "fan_in is the number of inputs (64), not of outputs (10)."),
-        (_is(1 / 64), None, "the bound is 1/sqrt(fan_in): take the square root of 64."),
-        (_is(math.sqrt(6 / 64)), None,
-         "sqrt(6/fan_in) is He's (Kaiming's) uniform bound for ReLU; the default uses a = sqrt(5), which gives 1/sqrt(fan_in)."),
-    ]) or (None, "the default is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and fan_in is the number of inputs.")
-    checks.check_value("07.4", value, 0.125, tol=1e-4, hint=hint, success="1/sqrt(64) = 0.125.")
+CANDIDATE_GAINS = (1.0, 1.2, 1.4, 5 / 3, 2.0, 3.0)
+
+
+def _gain_table() -> dict[float, tuple[float, float, float]]:
+    """gain -> (layer-1 std, layer-30 std, share of saturated layer-30 units) of the 30-layer tanh stack."""
+    from course_utils.topics import initialization
+
+    table = {}
+    for gain in CANDIDATE_GAINS:
+        stats = initialization.stack_stats(30, 256, "tanh", "normal", std=gain / math.sqrt(256))
+        table[gain] = (stats.activation_std[0], stats.activation_std[-1], stats.saturated[-1])
+    return table
+
+
+def _passes(row: tuple[float, float, float]) -> bool:
+    first, last, saturated = row
+    return last >= 0.8 * first and saturated <= 0.05
+
+
+def check_4(best_gain: Any) -> None:
+    """Exercise 07.4: the tanh gain whose 30-layer stack keeps its std (≥ 80 % of layer 1) without saturating (≤ 5 %)."""
+    exercise = "07.4"
+    if checks.unanswered(exercise, best_gain):
+        return
+    value = checks.as_number(best_gain)
+    table = _gain_table()
+    good = [g for g, row in table.items() if _passes(row)]
+    expected = good[0]
+    found = next((g for g in CANDIDATE_GAINS if isinstance(value, int | float) and abs(value - g) < 1e-3), None)
+    if found is None:
+        checks.failed(exercise, f"best_gain should be one of the candidates {', '.join(f'{g:.3g}' for g in CANDIDATE_GAINS)}; "
+                      f"got {best_gain!r}.", "build the stack for each candidate and test the two conditions.")
+        return
+    first, last, saturated = table[found]
+    if abs(found - expected) < 1e-9:
+        checks.passed(exercise, f"gain {found:.3g}: layer-30 std {last:.3f} = {last / first:.0%} of layer 1, "
+                      f"{saturated:.1%} of the units saturated.")
+        return
+    if last < 0.8 * first:
+        hint = (f"with gain {found:.3g} the std falls from {first:.3f} to {last:.3f} ({last / first:.0%}): tanh "
+                "shrinks the signal more than this gain gives back.")
+    else:
+        hint = (f"with gain {found:.3g} the std is flat, but {saturated:.1%} of the layer-30 units sit at ±1 "
+                "(saturated, with almost no gradient): a smaller gain is enough.")
+    checks.failed(exercise, f"gain {found:.3g} does not meet both conditions.", hint)

@@ -10,35 +10,46 @@ import torch.nn.functional as F
 
 from course_utils import checks
 
-# --------------------------------------------------------------------------- 08.1 shape trace
+# --------------------------------------------------------------------------- 08.1 receptive field
 
-_EXPECTED_SHAPE = (64, 6, 6)
-_SHAPE_HINTS = {
-    (64, 5, 5): "(64, 5, 5) is the trace of a 28×28 input. Start from 32: 32 → 30 (conv) → 15 (pool) → 13 → 6.",
-    (64, 7, 7): "pooling rounds down: a 13×13 map pooled by 2 gives 6×6 (floor(13 / 2) = 6), not 7.",
-    (64, 8, 8): "these convolutions have no padding, so each one removes k − 1 = 2 pixels per side length.",
-    (64, 13, 13): "don't forget the last MaxPool2d(2): it halves 13 to 6 (rounding down).",
-    (6, 6, 64): "PyTorch orders the dimensions (channels, height, width), not (height, width, channels).",
-    (1, 64, 6, 6): "right numbers, but leave out the batch dimension: give (channels, height, width).",
-    (64, 15, 15): "that is the size after the first pooling; keep going through the second conv and pool.",
+# Conv2d(k=3) -> Conv2d(k=3, stride 2) -> Conv2d(k=3, dilation 2) -> MaxPool2d(2) -> Conv2d(k=5)
+_RF_LAYERS = [(3, 1, 1), (3, 2, 1), (3, 1, 2), (2, 2, 1), (5, 1, 1)]  # (kernel, stride, dilation)
+
+
+def _rf(layers, *, use_jump: bool = True, use_dilation: bool = True, jump_after: bool = False) -> int:
+    r, j = 1, 1
+    for k, s, d in layers:
+        span = (d if use_dilation else 1) * (k - 1)
+        if jump_after:
+            j *= s
+        r += span * (j if use_jump else 1)
+        if not jump_after:
+            j *= s
+    return r
+
+
+_RF_HINTS = {
+    _rf(_RF_LAYERS, use_jump=False): "each layer adds d·(k − 1) times the *jump* j (the input distance between two "
+                                     "neighbouring outputs so far), not just d·(k − 1): strides multiply the jump.",
+    _rf(_RF_LAYERS, use_dilation=False): "the dilated kernel spans d·(k − 1) + 1 = 5 pixels: multiply k − 1 by the dilation.",
+    _rf(_RF_LAYERS, jump_after=True): "a layer's own stride changes the jump only for the layers *after* it: "
+                                      "use the jump before the layer, then multiply it by the stride.",
+    sum(k for k, _, _ in _RF_LAYERS): "adding the kernel sizes ignores strides, dilation and the overlap of kernels: "
+                                      "use r ← r + d·(k − 1)·j, j ← j·s.",
 }
 
 
-def check_1(output_shape: Any) -> None:
-    """Exercise 08.1: the output shape of conv3 -> pool2 -> conv3 -> pool2 for a 3x32x32 input."""
-    if checks.unanswered("08.1", output_shape):
+def check_1(receptive_field: Any) -> None:
+    """Exercise 08.1: the receptive field of conv3 -> conv3/s2 -> conv3/d2 -> pool2 -> conv5."""
+    exercise = "08.1"
+    if checks.unanswered(exercise, receptive_field):
         return
-    answer = tuple(output_shape) if isinstance(output_shape, list | tuple | torch.Size) else output_shape
-    if isinstance(answer, tuple):
-        answer = tuple(int(v) if isinstance(v, int | float) and float(v).is_integer() else v for v in answer)
-    hint = _SHAPE_HINTS.get(answer) if isinstance(answer, tuple) else None
-    if hint is None and isinstance(answer, tuple) and len(answer) == 3 and answer[0] != 64:
-        hint = "the channels come from the last convolution: Conv2d(32, 64, 3) has 64 output channels."
-    if hint is None:
-        hint = ("apply n_out = floor((n + 2p − k) / s) + 1 layer by layer: each conv has k=3, p=0, s=1; "
-                "each pool has k=2, s=2.")
-    checks.check_value("08.1", answer, _EXPECTED_SHAPE, hint=hint,
-                       success="(64, 6, 6): 32 → 30 → 15 → 13 → 6, with 64 channels.")
+    value = checks.as_number(receptive_field)
+    expected = _rf(_RF_LAYERS)
+    hint = _RF_HINTS.get(value) if isinstance(value, int | float) else None
+    checks.check_value(exercise, value, expected, hint=hint or "start from r = 1, j = 1 and apply "
+                       "r ← r + d·(k − 1)·j, then j ← j·s, layer by layer.",
+                       success=f"{expected} pixels: r goes 3, 5, 13, 15, 31 while the jump goes 1, 2, 2, 4, 4.")
 
 
 # --------------------------------------------------------------------------- 08.2 parameter count
@@ -61,47 +72,41 @@ def check_2(conv_params: Any) -> None:
                           success="your count matches nn.Conv2d in all test cases.")
 
 
-# --------------------------------------------------------------------------- 08.3 edge kernel
+# --------------------------------------------------------------------------- 08.3 depthwise-separable block
+
+_C_IN, _C_OUT, _K = 48, 96, 5
 
 
-def _edge_responses(kernel: torch.Tensor) -> tuple[float, float, float]:
-    """Largest |response| of the kernel to a flat image, a vertical edge and a horizontal edge."""
-    flat = torch.full((9, 9), 0.5)
-    vertical = torch.zeros(9, 9)
-    vertical[:, 5:] = 1.0
-    horizontal = vertical.T.contiguous()
-    k = kernel.float()[None, None]
-    return tuple(F.conv2d(img[None, None], k).abs().max().item() for img in (flat, vertical, horizontal))
+def _separable(c_in: int, c_out: int, k: int) -> int:
+    return (k * k * c_in + c_in) + (c_in * c_out + c_out)  # depthwise k×k (groups=c_in) + pointwise 1×1, with biases
 
 
-def check_3(edge_kernel: Any) -> None:
-    """Exercise 08.3: a 3x3 kernel that responds to horizontal edges only."""
+_SEPARABLE_HINTS = {
+    (_K * _K * _C_IN * _C_IN + _C_IN) + (_C_IN * _C_OUT + _C_OUT):
+        "with groups=C_in each kernel sees ONE input channel: the depthwise layer has k·k weights per channel, "
+        "not k·k·C_in.",
+    _K * _K * _C_IN + _C_IN * _C_OUT: "you left out the biases: one per output channel of each of the two layers.",
+    (_K * _K * _C_IN + 1) * _C_OUT: "that is a full 5×5 convolution, the layer the separable block replaces.",
+    (_K * _K * _C_IN + _C_IN) + (_K * _K * _C_IN * _C_OUT + _C_OUT):
+        "the pointwise layer is 1×1: C_in weights per output channel, not k·k·C_in.",
+    (_K * _K * _C_OUT + _C_OUT) + (_C_IN * _C_OUT + _C_OUT):
+        "the depthwise layer works on the C_in = 48 input channels, before the 1×1 layer widens them to 96.",
+}
+
+
+def check_3(separable_params: Any) -> None:
+    """Exercise 08.3: parameters of Conv2d(48, 48, 5, groups=48) followed by Conv2d(48, 96, 1), both with bias."""
     exercise = "08.3"
-    if checks.unanswered(exercise, edge_kernel):
+    if checks.unanswered(exercise, separable_params):
         return
-    try:
-        kernel = torch.as_tensor(edge_kernel).detach()
-    except Exception:
-        kernel = None
-    if kernel is None or tuple(kernel.shape) != (3, 3):
-        shape = tuple(kernel.shape) if kernel is not None else type(edge_kernel).__name__
-        checks.failed(exercise, f"expected a 3×3 tensor, got {shape}.",
-                      "write it as torch.tensor([[..., ..., ...], [...], [...]]) with 3 rows of 3.")
-        return
-    flat, vertical, horizontal = _edge_responses(kernel)
-    if flat < 1e-4 and vertical < 1e-4 and horizontal >= 0.5:
-        checks.passed(exercise, f"flat → 0, vertical edge → 0, horizontal edge → {horizontal:.4g}.")
-        return
-    if flat >= 1e-4:
-        hint = (f"a flat region must give 0, so the nine weights must sum to 0 (yours sum to {kernel.float().sum().item():.4g}).")
-    elif vertical >= 1e-4 and horizontal < 1e-4:
-        hint = "your kernel detects vertical edges (left-right changes): transpose it."
-    elif vertical >= 1e-4:
-        hint = "it also responds to vertical edges: make every column sum to 0 (put the change between rows, not columns)."
-    else:
-        hint = "it barely responds to a horizontal edge: use negative weights in the top row and positive in the bottom row."
-    checks.failed(exercise, f"responses: flat {flat:.3g}, vertical edge {vertical:.3g}, horizontal edge {horizontal:.3g} "
-                  "(want 0, 0 and at least 0.5).", hint)
+    value = checks.as_number(separable_params)
+    expected = _separable(_C_IN, _C_OUT, _K)
+    hint = _SEPARABLE_HINTS.get(value) if isinstance(value, int | float) else None
+    full = (_K * _K * _C_IN + 1) * _C_OUT
+    checks.check_value(exercise, value, expected, hint=hint or
+                       "depthwise: (k·k + 1)·C_in (one k×k kernel and a bias per channel); pointwise: (C_in + 1)·C_out.",
+                       success=f"{expected:,} = 1,248 (depthwise) + 4,704 (pointwise), against {full:,} for a full "
+                               f"5×5 convolution ({full / expected:.1f}× more).")
 
 
 # --------------------------------------------------------------------------- 08.4 max pooling

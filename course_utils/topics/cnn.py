@@ -6,6 +6,8 @@
   product over unfolded patches (im2col). Both match ``F.conv2d``.
 * ``pool2d_unfold``: max / average pooling the same way.
 * ``conv_output_size`` and ``conv_param_count``: the shape and size arithmetic.
+* ``receptive_field`` (the formula) and ``measured_receptive_field`` (autograd), ``multiply_adds``,
+  ``depthwise_conv2d`` and ``pointwise_conv2d`` (grouped and 1x1 convolutions from scratch).
 * ``KERNEL_PRESETS``, ``filter_image``, ``kernel_figure``: classic 3x3 filters on a photo,
   and ``KernelEditor``, the thin widget shell around ``kernel_figure``.
 
@@ -20,6 +22,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
+from torch import nn
 
 from course_utils.widgets import Explorer
 
@@ -310,3 +313,133 @@ class KernelEditor(Explorer):
         self.preset.value = self.CUSTOM
         self._busy = False
         self.redraw()
+
+
+# --------------------------------------------------------------------------- receptive fields, cost, grouped convolutions
+
+
+def _geometry(module: nn.Module) -> tuple[int, int, int] | None:
+    """(kernel, stride, dilation) of a square conv or pooling layer along one axis; None for size-keeping layers."""
+    if isinstance(module, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
+        k, s, d = module.kernel_size, module.stride, getattr(module, "dilation", 1)
+        k, s, d = (v if isinstance(v, int) else v[0] for v in (k, s, d))
+        return k, s, d
+    if isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d | nn.Flatten | nn.Linear):
+        raise ValueError(f"{type(module).__name__} mixes all positions: give the layers before it.")
+    return None
+
+
+def _layers(model: nn.Module) -> list[nn.Module]:
+    """The leaf modules of a model, in order."""
+    return [m for m in model.modules() if not list(m.children())]
+
+
+def receptive_field(model: nn.Module) -> list[tuple[str, int, int]]:
+    """Receptive field and jump after each conv / pooling layer: ``[(layer name, r, j), ...]``.
+
+    With ``r_0 = 1`` and ``j_0 = 1``, a layer of kernel k, stride s and dilation d gives
+    ``r_l = r_{l-1} + d (k - 1) j_{l-1}`` and ``j_l = s j_{l-1}`` (padding does not change them).
+    Layers that keep the positions (ReLU, batch norm) are skipped; global pooling or Linear raise.
+    """
+    r, j, out = 1, 1, []
+    for module in _layers(model):
+        geometry = _geometry(module)
+        if geometry is None:
+            continue
+        k, s, d = geometry
+        r, j = r + d * (k - 1) * j, j * s
+        out.append((type(module).__name__, r, j))
+    if not out:
+        raise ValueError("the model has no Conv2d or pooling layer, so every output sees one input pixel.")
+    return out
+
+
+def measured_receptive_field(model: nn.Module, size: int = 64) -> int:
+    """Receptive field of the centre output unit, measured with autograd on a copy of the geometry.
+
+    Every Conv2d becomes one with the same kernel, stride, padding and dilation, all weights 1 and
+    no bias; every pooling layer an average pool with the same window; other layers are dropped.
+    Then the output's centre unit is differentiated with respect to a ``size``×``size`` input: the
+    width of the region of non-zero gradient is the receptive field.
+    """
+    if not isinstance(size, int) or size < 3:
+        raise ValueError(f"size must be an int ≥ 3; got {size!r}.")
+    layers: list[nn.Module] = []
+    for module in _layers(model):
+        geometry = _geometry(module)
+        if geometry is None:
+            continue
+        if isinstance(module, nn.Conv2d):
+            conv = nn.Conv2d(1, 1, module.kernel_size, stride=module.stride, padding=module.padding,
+                             dilation=module.dilation, bias=False)
+            nn.init.ones_(conv.weight)
+            layers.append(conv)
+        else:
+            layers.append(nn.AvgPool2d(module.kernel_size, module.stride, padding=module.padding))
+    if not layers:
+        raise ValueError("the model has no Conv2d or pooling layer to measure.")
+    x = torch.ones(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    out = nn.Sequential(*layers).double()(x)
+    h, w = out.shape[-2:]
+    out[0, 0, h // 2, w // 2].backward()
+    rows = (x.grad[0, 0].abs().sum(dim=1) > 0).nonzero().flatten()
+    if rows[0] == 0 or rows[-1] == size - 1:
+        raise ValueError(f"the receptive field reaches the border of a {size}×{size} input: use a larger size.")
+    return int(rows[-1] - rows[0] + 1)
+
+
+def multiply_adds(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Multiply-adds of one forward pass for one input of ``input_shape`` (C, H, W), counted in Conv2d and Linear.
+
+    A convolution does (C_in / groups)·k_h·k_w multiply-adds for each of its output values; a
+    Linear layer in_features for each. Other layers (ReLU, pooling, batch norm) are not counted.
+    """
+    if len(input_shape) < 1 or not all(isinstance(v, int) and v > 0 for v in input_shape):
+        raise ValueError(f"input_shape must be positive ints without the batch, e.g. (1, 8, 8); got {input_shape!r}.")
+    total = [0]
+
+    def count(module: nn.Module, _inputs, output: torch.Tensor) -> None:
+        if isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+        else:
+            per_output = module.in_features
+        total[0] += output[0].numel() * per_output
+
+    handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return total[0]
+
+
+def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                     padding: int = 0) -> torch.Tensor:
+    """Depthwise convolution from scratch: channel c of ``x`` is filtered by its own kernel ``weight[c, 0]``.
+
+    ``weight`` has the shape of ``nn.Conv2d(C, C, k, groups=C).weight``, (C, 1, k, k). Each channel is
+    a one-channel ``conv2d_unfold``; there is no mixing between channels.
+    """
+    if x.dim() != 4 or weight.dim() != 4 or weight.shape[1] != 1 or weight.shape[0] != x.shape[1]:
+        raise ValueError(f"depthwise_conv2d needs x (N, C, H, W) and weight (C, 1, k, k); got {tuple(x.shape)} "
+                         f"and {tuple(weight.shape)}.")
+    channels = [conv2d_unfold(x[:, c:c + 1], weight[c:c + 1], None if bias is None else bias[c:c + 1], padding=padding)
+                for c in range(x.shape[1])]
+    return torch.cat(channels, dim=1)
+
+
+def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """A 1×1 convolution from scratch: the same Linear map of the C_in channel values at every pixel.
+
+    ``weight`` has the shape of ``nn.Conv2d(C_in, C_out, 1).weight``, (C_out, C_in, 1, 1).
+    """
+    if x.dim() != 4 or weight.dim() != 4 or weight.shape[2:] != (1, 1) or weight.shape[1] != x.shape[1]:
+        raise ValueError(f"pointwise_conv2d needs x (N, C_in, H, W) and weight (C_out, C_in, 1, 1); got "
+                         f"{tuple(x.shape)} and {tuple(weight.shape)}.")
+    out = torch.einsum("oc,nchw->nohw", weight[:, :, 0, 0], x)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)

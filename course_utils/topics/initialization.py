@@ -5,6 +5,9 @@ The pure core builds a deep MLP (``deep_mlp``), initialises it with a named sche
 the activations and of the weight gradients (``layer_stats``). Figures are drawn
 by ``std_per_layer_figure`` and ``activation_spread_figure``; ``InitExplorer`` is
 the thin widget shell around the latter (depth, width, activation, init std).
+``forward_backward_std`` measures the forward and backward spread of a ReLU stack whose widths
+change (fan_in vs fan_out), and ``residual_stream_std`` the growth of a residual stream with
+and without scaled branches.
 """
 
 from __future__ import annotations
@@ -360,3 +363,60 @@ class InitExplorer(Explorer):
 
     def on_redraw(self) -> None:
         self.status.value = spread_status(*self.settings(), stats=self.stats)
+
+
+# --------------------------------------------------------------------------- backward pass and residual streams
+
+
+def forward_backward_std(widths: Sequence[int], mode: str = "fan_in", *, n_samples: int = 512,
+                         seed: int = 0) -> tuple[list[float], list[float]]:
+    """Per layer of a ReLU stack with these widths: the std of its output, and of the gradient at its input.
+
+    The weights are Kaiming normal (gain √2) with ``mode`` ``'fan_in'`` (std √2/√n_in) or
+    ``'fan_out'`` (std √2/√n_out), the biases 0, the inputs standard normal, and a standard-normal
+    gradient is sent back from the last layer. Returns ``(forward, backward)``: ``forward[l]`` is the
+    std of layer ``l+1``'s output after its ReLU, ``backward[l]`` the std of ∂L/∂(input of layer ``l+1``).
+    """
+    _check_choice("mode", mode, ("fan_in", "fan_out"))
+    if len(widths) < 2:
+        raise ValueError(f"widths needs at least two sizes (input and output of one layer); got {list(widths)}.")
+    for w in widths:
+        _check_positive_int("each width", w)
+    _check_positive_int("n_samples", n_samples)
+    g = torch.Generator().manual_seed(seed)
+    h = torch.randn(n_samples, widths[0], generator=g, requires_grad=True)
+    inputs, forward = [], []
+    for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+        fan = n_in if mode == "fan_in" else n_out
+        weight = torch.randn(n_out, n_in, generator=g) * math.sqrt(2.0 / fan)
+        h.retain_grad()
+        inputs.append(h)
+        h = torch.relu(h @ weight.T)
+        forward.append(h.detach().std().item())
+    (h * torch.randn(h.shape, generator=g)).sum().backward()
+    return forward, [x.grad.std().item() for x in inputs]
+
+
+def residual_stream_std(n_branches: int, width: int = 256, *, branch_scale: float = 1.0, n_samples: int = 512,
+                        seed: int = 0) -> list[float]:
+    """Std of the residual stream x_0, x_1, ..., x_n of a pre-norm residual MLP stack at initialisation.
+
+    Each branch adds ``W2 · ReLU(W1 · LayerNorm(x))`` to the stream: W1 is He normal
+    (std √(2/width)), W2 has std ``branch_scale``·√(1/width), so each branch adds a term of
+    variance about ``branch_scale``²; x_0 is standard normal. GPT-2 sets
+    ``branch_scale = 1/√(number of residual branches)`` (two per transformer block).
+    """
+    _check_positive_int("n_branches", n_branches)
+    _check_positive_int("width", width)
+    _check_positive_int("n_samples", n_samples)
+    if not branch_scale > 0:
+        raise ValueError(f"branch_scale must be positive; got {branch_scale!r}.")
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n_samples, width, generator=g)
+    stds = [x.std().item()]
+    for _ in range(n_branches):
+        w1 = torch.randn(width, width, generator=g) * math.sqrt(2.0 / width)
+        w2 = torch.randn(width, width, generator=g) * (branch_scale / math.sqrt(width))
+        x = x + torch.relu(nn.functional.layer_norm(x, (width,)) @ w1.T) @ w2.T
+        stds.append(x.std().item())
+    return stds

@@ -155,3 +155,50 @@ def test_kernel_editor_bad_input():
         cnn.KernelEditor(torch.rand(3, 6, 6))
     with pytest.raises(ValueError, match="unknown preset"):
         cnn.KernelEditor(torch.rand(6, 6), preset="nope")
+
+
+def test_receptive_field_formula_matches_autograd():
+    stacks = [
+        nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3)),
+        nn.Sequential(nn.Conv2d(1, 1, 5, stride=2, padding=2), nn.Conv2d(1, 1, 3, dilation=3), nn.AvgPool2d(3, 2)),
+        nn.Sequential(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.BatchNorm2d(1)), nn.Conv2d(1, 1, 1)),
+    ]
+    for stack in stacks:
+        assert cnn.receptive_field(stack)[-1][1] == cnn.measured_receptive_field(stack, 64)
+    assert [r for _, r, _ in cnn.receptive_field(stacks[0])] == [3, 4, 8]
+
+
+def test_receptive_field_bad_input():
+    with pytest.raises(ValueError, match="mixes all positions"):
+        cnn.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten()))
+    with pytest.raises(ValueError, match="no Conv2d"):
+        cnn.receptive_field(nn.Sequential(nn.ReLU()))
+    with pytest.raises(ValueError, match="larger size"):
+        cnn.measured_receptive_field(nn.Sequential(*[nn.Conv2d(1, 1, 5) for _ in range(4)]), 18)
+    with pytest.raises(ValueError, match="size must be"):
+        cnn.measured_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), 2)
+
+
+def test_multiply_adds():
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+    assert cnn.multiply_adds(conv, (3, 5, 5)) == 8 * 25 * 3 * 9
+    grouped = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+    assert cnn.multiply_adds(grouped, (8, 4, 4)) == 8 * 16 * 9
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(12, 5), nn.ReLU(), nn.Linear(5, 2))
+    assert cnn.multiply_adds(mlp, (1, 3, 4)) == 12 * 5 + 5 * 2
+    assert mlp.training
+    with pytest.raises(ValueError, match="input_shape"):
+        cnn.multiply_adds(conv, (3, 0, 5))
+
+
+def test_depthwise_and_pointwise_match_nn():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 6, 5)
+    dw, pw = nn.Conv2d(4, 4, 3, padding=1, groups=4), nn.Conv2d(4, 7, 1)
+    with torch.no_grad():
+        assert torch.allclose(cnn.depthwise_conv2d(x, dw.weight, dw.bias, padding=1), dw(x), atol=1e-5)
+        assert torch.allclose(cnn.pointwise_conv2d(x, pw.weight, pw.bias), pw(x), atol=1e-5)
+    with pytest.raises(ValueError, match="depthwise_conv2d needs"):
+        cnn.depthwise_conv2d(x, torch.zeros(4, 2, 3, 3))
+    with pytest.raises(ValueError, match="pointwise_conv2d needs"):
+        cnn.pointwise_conv2d(x, torch.zeros(7, 4, 3, 3))

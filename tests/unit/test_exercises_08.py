@@ -14,26 +14,29 @@ def run(capsys, check, answer) -> str:
 # --------------------------------------------------------------------------- 08.1
 
 
-@pytest.mark.parametrize("answer", [(64, 6, 6), [64, 6, 6], torch.Size([64, 6, 6])])
-def test_shape_right(capsys, answer):
+@pytest.mark.parametrize("answer", [31, 31.0, torch.tensor(31)])
+def test_rf_right(capsys, answer):
     assert "✅ Exercise 08.1 passed" in run(capsys, ex08.check_1, answer)
 
 
+def test_rf_matches_the_measurement():
+    from torch import nn
+
+    from course_utils.topics import cnn
+    stack = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 3, dilation=2),
+                          nn.MaxPool2d(2), nn.Conv2d(1, 1, 5))
+    assert cnn.measured_receptive_field(stack, 96) == 31 == cnn.receptive_field(stack)[-1][1]
+
+
 @pytest.mark.parametrize("answer,words", [
-    ((64, 5, 5), "28×28"),
-    ((64, 7, 7), "rounds down"),
-    ((64, 8, 8), "no padding"),
-    ((6, 6, 64), "(channels, height, width)"),
-    ((1, 64, 6, 6), "batch dimension"),
-    ((32, 6, 6), "64 output channels"),
-    ((64, 4, 4), "layer by layer"),
+    (14, "jump"), (27, "dilation"), (35, "for the layers *after* it"), (16, "adding the kernel sizes"), (20, "r ← r"),
 ])
-def test_shape_mistakes_are_named(capsys, answer, words):
+def test_rf_mistakes_are_named(capsys, answer, words):
     out = run(capsys, ex08.check_1, answer)
     assert "not right yet" in out and words in out
 
 
-def test_shape_placeholder(capsys):
+def test_rf_placeholder(capsys):
     assert "not done yet" in run(capsys, ex08.check_1, ...)
 
 
@@ -68,28 +71,22 @@ def test_params_not_done(capsys):
 # --------------------------------------------------------------------------- 08.3
 
 
-@pytest.mark.parametrize("kernel", [
-    torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]),
-    [[1, 1, 1], [0, 0, 0], [-1, -1, -1]],  # the other direction, as a list of ints
-])
-def test_edge_kernel_right(capsys, kernel):
-    assert "✅ Exercise 08.3 passed" in run(capsys, ex08.check_3, kernel)
+def test_separable_right(capsys):
+    from torch import nn
+    block = nn.Sequential(nn.Conv2d(48, 48, 5, groups=48), nn.Conv2d(48, 96, 1))
+    assert "✅ Exercise 08.3 passed" in run(capsys, ex08.check_3, sum(p.numel() for p in block.parameters()))
 
 
-@pytest.mark.parametrize("kernel,words", [
-    (torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]), "transpose"),
-    (torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]), "sum to 0"),
-    (torch.tensor([[-1.0, -1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), "every column"),
-    (torch.zeros(3, 3), "barely responds"),
-    (torch.ones(2, 2), "3×3"),
-    ("sobel", "3×3"),
+@pytest.mark.parametrize("answer,words", [
+    (62352, "ONE input channel"), (5808, "biases"), (115296, "full 5×5"), (116544, "1×1"), (7200, "C_in = 48"),
+    (1, "depthwise: (k·k + 1)"),
 ])
-def test_edge_kernel_mistakes_are_named(capsys, kernel, words):
-    out = run(capsys, ex08.check_3, kernel)
+def test_separable_mistakes_are_named(capsys, answer, words):
+    out = run(capsys, ex08.check_3, answer)
     assert "not right yet" in out and words in out
 
 
-def test_edge_kernel_placeholder(capsys):
+def test_separable_placeholder(capsys):
     assert "not done yet" in run(capsys, ex08.check_3, ...)
 
 

@@ -184,3 +184,34 @@ def test_explorer_redraws_when_a_control_changes():
     assert explorer.fig.axes[0].get_title().startswith("tanh, 8 layers of 32")
     assert explorer.settings()[:3] == (8, 32, "tanh")
     plt.close("all")
+
+
+def test_forward_backward_std_fan_modes():
+    widths = [32, 64, 128, 256]
+    fwd_in, bwd_in = initialization.forward_backward_std(widths, "fan_in")
+    fwd_out, bwd_out = initialization.forward_backward_std(widths, "fan_out")
+    assert len(fwd_in) == len(bwd_in) == 3
+    assert fwd_in[-1] / fwd_in[0] > 0.8 and bwd_in[0] / bwd_in[-1] > 1.6  # about sqrt(2)^2 = 2
+    assert fwd_out[-1] / fwd_out[0] < 0.6 and 0.8 < bwd_out[0] / bwd_out[-1] < 1.25
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"widths": [8]}, "at least two"), ({"widths": [8, 0]}, "positive"),
+                                               ({"widths": [8, 8], "mode": "fan"}, "mode must be")])
+def test_forward_backward_std_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        initialization.forward_backward_std(**kwargs)
+
+
+def test_residual_stream_std_grows_like_sqrt_n():
+    plain = initialization.residual_stream_std(16, 128)
+    scaled = initialization.residual_stream_std(16, 128, branch_scale=0.25)
+    assert len(plain) == 17 and abs(plain[0] - 1) < 0.05
+    assert abs(plain[-1] - math.sqrt(17)) < 0.4
+    assert abs(scaled[-1] - math.sqrt(2)) < 0.15
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"n_branches": 0}, "positive"),
+                                               ({"n_branches": 2, "branch_scale": 0.0}, "branch_scale")])
+def test_residual_stream_std_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        initialization.residual_stream_std(**kwargs)
