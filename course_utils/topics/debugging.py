@@ -46,7 +46,7 @@ def _check_tensor(value: object, name: str) -> None:
 
 
 def make_model(n_in: int = 64, hidden: int = 64, n_classes: int = N_CLASSES, dropout: float = 0.2) -> nn.Sequential:
-    """The MLP of the notebook; BatchNorm and Dropout are in it so that forgetting ``eval()`` shows."""
+    """The MLP of the notebook; BatchNorm and Dropout are in it so that forgetting ``model.eval()`` shows."""
     for name, value in (("n_in", n_in), ("hidden", hidden), ("n_classes", n_classes)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}.")
