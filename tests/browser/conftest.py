@@ -51,6 +51,13 @@ class LabServer:
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
 
 
+def _no_autosave(user_settings: Path) -> None:
+    """The tests run the committed notebooks in the browser: JupyterLab must never save them back."""
+    folder = user_settings / "@jupyterlab" / "docmanager-extension"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}), encoding="utf-8")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,6 +111,7 @@ def lab_server(chromium_path, tmp_path_factory) -> LabServer:
     settings.mkdir()
     overrides = json.loads((ROOT / "binder" / "lab-settings" / "overrides.json").read_text(encoding="utf-8"))
     (settings / "overrides.json").write_text(json.dumps(overrides, indent=2), encoding="utf-8")
+    _no_autosave(home / "user-settings")
     port, token = _free_port(), secrets.token_hex(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MPLBACKEND"))}
     env.update(
@@ -156,6 +164,7 @@ def binder_lab(chromium_path, tmp_path_factory) -> LabServer:
     for step, seconds in env.seconds.items():
         print(f"binder: {step}: {seconds:.0f} s")
     home = folder / "home"
+    _no_autosave(home / "user-settings")
     port, token = _free_port(), secrets.token_hex(24)
     environ = env.environ(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                           IPYTHONDIR=str(home / "ipython"), PYTHONPATH=str(binder_env.OFFLINE_GUARD))

@@ -152,6 +152,15 @@ def _opaque_corners(page, cell) -> bool:
     }""")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def notebooks_stay_as_committed():
+    """Running a notebook in the browser must leave the committed file untouched (autosave is off)."""
+    before = {name: (ROOT / "notebooks" / name).read_bytes() for name in NOTEBOOKS}
+    yield
+    changed = [name for name, data in before.items() if (ROOT / "notebooks" / name).read_bytes() != data]
+    assert not changed, f"the browser run wrote back to {changed}"
+
+
 @pytest.fixture(scope="module")
 def timings():
     found: dict[str, float] = {}
