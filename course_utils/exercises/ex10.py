@@ -10,10 +10,10 @@ import torch
 
 from course_utils import checks
 
-# Exercise 10.1: cross-attention, 2 sequences of 5 queries, 7 keys, 4 heads of size 16.
-BATCH, N_HEADS, L_QUERIES, L_KEYS, D_HEAD = 2, 4, 5, 7, 16
-# Exercise 10.2: d_model 256 split over 4 heads.
+# Exercise 10.1: d_model 256 split over 4 heads.
 D_MODEL, HEADS = 256, 4
+# Exercise 10.2: cross-attention, 2 sequences of 5 queries, 7 keys, 4 heads of size 16.
+BATCH, N_HEADS, L_QUERIES, L_KEYS, D_HEAD = 2, 4, 5, 7, 16
 # Exercise 10.4: ViT-Base on 224x224 RGB images with 16x16 patches.
 IMAGE, PATCH, CHANNELS = 224, 16, 3
 
@@ -24,8 +24,22 @@ def _as_tuple(answer: Any) -> Any:
     return answer
 
 
-def check_1(weights_shape: Any) -> None:
-    """Exercise 10.1: the shape of the attention weights of a multi-head cross-attention."""
+def check_1(scale: Any) -> None:
+    """Exercise 10.1: the factor that multiplies the scores q·k for d_model = 256 and 4 heads."""
+    d_k = D_MODEL // HEADS
+    expected = 1 / math.sqrt(d_k)
+    _, hint = checks.first_mistake(scale, [
+        (1 / d_k, None, "you divided by d_k itself; the scale is 1/√d_k (the standard deviation of q·k grows like √d_k)."),
+        (math.sqrt(d_k), None, "√d_k is right, but the scores are DIVIDED by it: the factor is 1/√d_k."),
+        (1 / math.sqrt(D_MODEL), None, "each head works in d_k = d_model / heads = 64 dimensions, not in d_model = 256."),
+        (1.0, None, "without scaling, the scores grow with d_k and the softmax saturates: divide by √d_k."),
+    ], atol=1e-9) or (None, "divide by the square root of the size of ONE head's keys: d_k = d_model / heads.")
+    checks.check_value("10.1", scale, expected, tol=1e-9, hint=hint,
+                       success=f"the scores are multiplied by 1/√{d_k} = {expected:.4f}.")
+
+
+def check_2(weights_shape: Any) -> None:
+    """Exercise 10.2: the shape of the attention weights of a multi-head cross-attention."""
     expected = (BATCH, N_HEADS, L_QUERIES, L_KEYS)
     answer = _as_tuple(weights_shape)
     hints = {
@@ -41,21 +55,7 @@ def check_1(weights_shape: Any) -> None:
     }
     hint = hints.get(answer, "write (batch, heads, number of queries, number of keys).") if isinstance(
         answer, tuple) else "give the shape as a tuple of ints, e.g. (1, 2, 3, 4)."
-    checks.check_value("10.1", answer, expected, hint=hint, success=f"{expected}: one row per query, one column per key, for each head.")
-
-
-def check_2(scale: Any) -> None:
-    """Exercise 10.2: the factor that multiplies the scores q·k for d_model = 256 and 4 heads."""
-    d_k = D_MODEL // HEADS
-    expected = 1 / math.sqrt(d_k)
-    _, hint = checks.first_mistake(scale, [
-        (1 / d_k, None, "you divided by d_k itself; the scale is 1/√d_k (the standard deviation of q·k grows like √d_k)."),
-        (math.sqrt(d_k), None, "√d_k is right, but the scores are DIVIDED by it: the factor is 1/√d_k."),
-        (1 / math.sqrt(D_MODEL), None, "each head works in d_k = d_model / heads = 64 dimensions, not in d_model = 256."),
-        (1.0, None, "without scaling, the scores grow with d_k and the softmax saturates: divide by √d_k."),
-    ], atol=1e-9) or (None, "divide by the square root of the size of ONE head's keys: d_k = d_model / heads.")
-    checks.check_value("10.2", scale, expected, tol=1e-9, hint=hint,
-                       success=f"the scores are multiplied by 1/√{d_k} = {expected:.4f}.")
+    checks.check_value("10.2", answer, expected, hint=hint, success=f"{expected}: one row per query, one column per key, for each head.")
 
 
 def _reference_causal_softmax(scores: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -68,11 +69,35 @@ def make_discriminator(in_dim: int, hidden: Sequence[int], *, activation: str = 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
     """BCE on logits: real samples should score ``real_label`` (1), fakes 0. The sum of both terms.
 
-    At the equilibrium D(x) = 0.5 everywhere and each term is ln 2 ≈ 0.693, so this is ≈ 1.386.
+    At the equilibrium with ``real_label`` 1, D(x) = 0.5 everywhere and each term is ln 2 ≈ 0.693, so this
+    is ≈ 1.386; with a smoothed label y < 1 the equilibrium moves (see ``equilibrium``).
     """
     real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
+
+
+class Equilibrium(NamedTuple):
+    """D's constant output and both losses when G matches the data exactly (see ``equilibrium``)."""
+
+    d_output: float
+    d_loss: float
+    g_loss: float
+
+
+def equilibrium(real_label: float = 1.0) -> Equilibrium:
+    """The equilibrium of ``discriminator_loss`` / ``generator_loss`` when real samples are labelled y.
+
+    If p_G = p_data, D cannot tell the two apart and outputs one value d everywhere. Its loss
+    L_D(d) = −[y ln d + (1 − y) ln(1 − d)] − ln(1 − d) is smallest at d* = y / 2, where
+    L_D = −y ln(y/2) − (2 − y) ln(1 − y/2) and the non-saturating L_G = −ln(y/2).
+    y = 1 gives 0.5, 2 ln 2 and ln 2; y = 0.9 gives 0.45, ≈ 1.376 and ≈ 0.799.
+    """
+    if not 0.0 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0, 1] (1 = no smoothing, 0.9 = one-sided smoothing); got {real_label!r}.")
+    d = real_label / 2
+    d_loss = -real_label * math.log(d) - (2 - real_label) * math.log(1 - d)
+    return Equilibrium(d, d_loss, -math.log(d))
 
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -321,8 +346,10 @@ def training_curves_figure(history: dict[str, list[float]], window: int = 50, re
     for key, label in (("d_loss", "D loss (real + fake terms)"), ("g_loss", "G loss (non-saturating)")):
         values = smooth(history[key], window)
         left.plot(np.arange(len(values)) + window, values, label=label)
-    left.axhline(2 * LN2, color="tab:blue", ls=":", lw=1, label="2 ln 2 ≈ 1.386 (D at 0.5)")
-    left.axhline(LN2, color="tab:orange", ls=":", lw=1, label="ln 2 ≈ 0.693 (D at 0.5)")
+    balance = equilibrium(real_label)
+    at = f"D at {balance.d_output:g}"
+    left.axhline(balance.d_loss, color="tab:blue", ls=":", lw=1, label=f"equilibrium D loss ≈ {balance.d_loss:.3f} ({at})")
+    left.axhline(balance.g_loss, color="tab:orange", ls=":", lw=1, label=f"equilibrium G loss ≈ {balance.g_loss:.3f} ({at})")
     left.set_xlabel("step")
     left.set_title(f"losses (moving average of {window} steps)", fontsize=10)
     left.legend(fontsize=7)

@@ -1,6 +1,6 @@
-"""Helpers of notebook 09 (RNN): sampling with a temperature, its picture and its widget.
+"""Helpers of notebook 09 (RNN): LSTM gate activations, sampling with a temperature, its picture and its widget.
 
-``apply_temperature`` and ``next_char_figure`` are pure; ``TemperatureExplorer`` only wires a
+``lstm_gates``, ``apply_temperature`` and ``next_char_figure`` are pure; ``TemperatureExplorer`` only wires a
 slider to them. The notebook's data (memory task, series, corpus) is in ``course_utils.data.sequences``.
 """
 
@@ -13,6 +13,30 @@ import torch
 from matplotlib.figure import Figure
 
 from course_utils.widgets import Explorer
+
+
+def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Run a one-layer ``batch_first`` LSTM step by step on ``x`` (B, T, I) and keep its gates.
+
+    Returns ``{"input", "forget", "output", "h"}``, each (B, T, H): the sigmoid gate activations
+    i_t, f_t, o_t and the hidden states (the last equal ``lstm(x)[0]``). No gradients are kept.
+    """
+    if not isinstance(lstm, torch.nn.LSTM) or lstm.num_layers != 1 or not lstm.batch_first or lstm.bidirectional:
+        raise ValueError("lstm must be a one-layer, one-direction nn.LSTM built with batch_first=True.")
+    if x.dim() != 3 or x.shape[2] != lstm.input_size:
+        raise ValueError(f"x must be (batch, time, {lstm.input_size}); got {tuple(x.shape)}.")
+    with torch.no_grad():
+        h = c = x.new_zeros(x.shape[0], lstm.hidden_size)
+        kept: dict[str, list[torch.Tensor]] = {"input": [], "forget": [], "output": [], "h": []}
+        for t in range(x.shape[1]):
+            pre = x[:, t] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + h @ lstm.weight_hh_l0.T + lstm.bias_hh_l0
+            i, f, g, o = pre.chunk(4, dim=1)  # PyTorch's order: input, forget, candidate, output
+            i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+            c = f * c + i * torch.tanh(g)
+            h = o * torch.tanh(c)
+            for name, value in (("input", i), ("forget", f), ("output", o), ("h", h)):
+                kept[name].append(value)
+    return {name: torch.stack(values, dim=1) for name, values in kept.items()}
 
 
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -12,25 +12,23 @@ def _out(capsys) -> str:
     return capsys.readouterr().out
 
 
-# ----------------------------------------------------------------- 10.1 shape of the weights
+# ----------------------------------------------------------------- 10.1 scale factor
 
 
-@pytest.mark.parametrize("answer", [(2, 4, 5, 7), torch.Size([2, 4, 5, 7]), [2, 4, 5, 7]])
-def test_1_right_shape_passes(capsys, answer):
-    ex10.check_1(answer)
+def test_1_right_scale_passes(capsys):
+    ex10.check_1(1 / math.sqrt(64))
     assert "✅ Exercise 10.1 passed" in _out(capsys)
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        ((2, 4, 7, 5), "one ROW per query"),
-        ((2, 5, 7), "heads are missing"),
-        ((2, 4, 5, 16), "per-head OUTPUT"),
-        ((2, 5, 64), "after merging the heads"),
-        ((2, 4, 5, 5), "7 keys, not 5"),
-        ((1, 2, 3), "(batch, heads, number of queries, number of keys)"),
-        ("2x4x5x7", "tuple of ints"),
+        (1 / 64, "divided by d_k itself"),
+        (8.0, "DIVIDED by it"),
+        (1 / 16, "not in d_model = 256"),
+        (1, "softmax saturates"),
+        (0.3, "d_k = d_model / heads"),
+        ("0.125", "d_k = d_model / heads"),
     ],
 )
 def test_1_mistakes_are_named(capsys, answer, hint):
@@ -44,23 +42,25 @@ def test_1_placeholder_is_not_done(capsys):
     assert "not done yet" in _out(capsys)
 
 
-# ----------------------------------------------------------------- 10.2 scale factor
+# ----------------------------------------------------------------- 10.2 shape of the weights
 
 
-def test_2_right_scale_passes(capsys):
-    ex10.check_2(1 / math.sqrt(64))
+@pytest.mark.parametrize("answer", [(2, 4, 5, 7), torch.Size([2, 4, 5, 7]), [2, 4, 5, 7]])
+def test_2_right_shape_passes(capsys, answer):
+    ex10.check_2(answer)
     assert "✅ Exercise 10.2 passed" in _out(capsys)
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (1 / 64, "divided by d_k itself"),
-        (8.0, "DIVIDED by it"),
-        (1 / 16, "not in d_model = 256"),
-        (1, "softmax saturates"),
-        (0.3, "d_k = d_model / heads"),
-        ("0.125", "d_k = d_model / heads"),
+        ((2, 4, 7, 5), "one ROW per query"),
+        ((2, 5, 7), "heads are missing"),
+        ((2, 4, 5, 16), "per-head OUTPUT"),
+        ((2, 5, 64), "after merging the heads"),
+        ((2, 4, 5, 5), "7 keys, not 5"),
+        ((1, 2, 3), "(batch, heads, number of queries, number of keys)"),
+        ("2x4x5x7", "tuple of ints"),
     ],
 )
 def test_2_mistakes_are_named(capsys, answer, hint):

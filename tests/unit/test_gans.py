@@ -154,3 +154,26 @@ def test_sampler_cache(monkeypatch, tmp_path):
     retrained = gans.trained_sampler(DATA, TINY, seed=3)  # trains again, same result, file repaired
     assert torch.equal(gans.sample(retrained, 20, TINY.latent_dim, seed=1), run.sample(20, seed=1))
     assert torch.load(path, weights_only=True).keys() == run.sampler.state_dict().keys()
+
+
+def test_equilibrium_without_and_with_label_smoothing():
+    plain = gans.equilibrium(1.0)
+    assert plain.d_output == 0.5
+    assert plain.d_loss == pytest.approx(2 * math.log(2))
+    assert plain.g_loss == pytest.approx(math.log(2))
+    smooth = gans.equilibrium(0.9)
+    assert smooth.d_output == pytest.approx(0.45)
+    assert smooth.d_loss == pytest.approx(1.3763, abs=1e-4)
+    assert smooth.g_loss == pytest.approx(0.7985, abs=1e-4)
+    # d* = y/2 minimises D's loss when fakes and reals look the same, and matches discriminator_loss there
+    d = torch.linspace(0.01, 0.99, 981)
+    logits = torch.logit(d)[:, None]
+    losses = torch.stack([gans.discriminator_loss(ell, ell, real_label=0.9) for ell in logits])
+    assert d[losses.argmin()].item() == pytest.approx(0.45, abs=1e-3)
+    assert losses.min().item() == pytest.approx(smooth.d_loss, abs=1e-5)
+
+
+@pytest.mark.parametrize("label", [0.0, 1.2, -0.1])
+def test_equilibrium_rejects_labels_outside_0_1(label):
+    with pytest.raises(ValueError, match="real_label"):
+        gans.equilibrium(label)

@@ -62,3 +62,23 @@ def test_next_char_figure_orders_by_probability():
     plt.close(fig)
     with pytest.raises(ValueError, match="one label per logit"):
         rnn.next_char_figure(logits, ["a"], 1.0)
+
+
+def test_lstm_gates_rebuild_the_lstm_outputs():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 5, batch_first=True)
+    x = torch.randn(2, 6, 3)
+    gates = rnn.lstm_gates(lstm, x)
+    assert set(gates) == {"input", "forget", "output", "h"}
+    assert all(v.shape == (2, 6, 5) for v in gates.values())
+    assert torch.allclose(gates["h"], lstm(x)[0].detach(), atol=1e-6)
+    assert all(((v > 0) & (v < 1)).all() for k, v in gates.items() if k != "h")
+
+
+def test_lstm_gates_reject_wrong_layers_and_shapes():
+    with pytest.raises(ValueError, match="batch_first"):
+        rnn.lstm_gates(torch.nn.LSTM(3, 5), torch.randn(2, 6, 3))
+    with pytest.raises(ValueError, match="batch_first"):
+        rnn.lstm_gates(torch.nn.LSTM(3, 5, num_layers=2, batch_first=True), torch.randn(2, 6, 3))
+    with pytest.raises(ValueError, match="x must be"):
+        rnn.lstm_gates(torch.nn.LSTM(3, 5, batch_first=True), torch.randn(2, 6, 4))
