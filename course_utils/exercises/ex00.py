@@ -15,14 +15,9 @@ def check_1(n_numbers: Any, images: torch.Tensor) -> None:
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         raise ValueError("check_1 needs the notebook's `X`: the (N, 1, 8, 8) tensor of digit images. "
                          "Re-run the cell that loads it.")
-    if checks.unanswered(ex, n_numbers):
+    if checks.unanswered(ex, n_numbers, expect="number", hint="multiply the sizes in the shape printed above."):
         return
-    if isinstance(n_numbers, torch.Tensor) and n_numbers.numel() == 1:
-        n_numbers = n_numbers.item()
-    if isinstance(n_numbers, bool) or not isinstance(n_numbers, int | float):
-        checks.failed(ex, f"expected a whole number, got {type(n_numbers).__name__} {n_numbers!r}.",
-                      "multiply the sizes in the shape printed above.")
-        return
+    n_numbers = checks.as_number(n_numbers)
     n, c, h, w = images.shape
     expected = images.numel()
     if checks.close(n_numbers, expected, atol=0):

@@ -178,13 +178,9 @@ def loan_decisions(bias: float, weights: tuple[float, ...] = LOAN_WEIGHTS) -> li
 def check_4(bias: Any) -> None:
     """Exercise 02.4: a bias so that only applicants meeting all three conditions are approved."""
     ex = "02.4"
-    if checks.unanswered(ex, bias):
+    if checks.unanswered(ex, bias, expect="number", hint="set bias to a number like -1.0."):
         return
-    if isinstance(bias, torch.Tensor) and bias.numel() == 1:
-        bias = bias.item()
-    if isinstance(bias, bool) or not isinstance(bias, int | float):
-        checks.failed(ex, f"expected a number, got {type(bias).__name__}.", "set bias to a number like -1.0.")
-        return
+    bias = checks.as_number(bias)
     approved = loan_decisions(bias)
     pair_max, total = max(LOAN_WEIGHTS[0] + LOAN_WEIGHTS[1], LOAN_WEIGHTS[0] + LOAN_WEIGHTS[2],
                           LOAN_WEIGHTS[1] + LOAN_WEIGHTS[2]), sum(LOAN_WEIGHTS)

@@ -85,12 +85,9 @@ def check_1(gradients: Any) -> None:
 def check_2(uniform_loss: Any) -> None:
     """Exercise 04.2: the cross-entropy of a 10-class model whose logits are all equal: ln 10."""
     ex = "04.2"
-    if checks.unanswered(ex, uniform_loss):
+    if checks.unanswered(ex, uniform_loss, expect="number", hint="assign one float to uniform_loss."):
         return
     value = checks.as_number(uniform_loss)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return checks.failed(ex, f"expected a number, got {type(uniform_loss).__name__}.",
-                             "assign one float to uniform_loss.")
     right = F.cross_entropy(torch.zeros(4, 10), torch.tensor([0, 3, 7, 9])).item()
     if math.isclose(value, right, abs_tol=1e-3):
         return checks.passed(ex, f"ln 10 ≈ {right:.4f}: every class gets probability 0.1. A classifier whose loss "
@@ -253,13 +250,10 @@ NEGATIVES, POSITIVES = 950, 50
 def check_5(pos_weight: Any) -> None:
     """Exercise 04.5: the ``pos_weight`` that makes 50 positives weigh as much as 950 negatives (950 / 50 = 19)."""
     exercise = "04.5"
-    if checks.unanswered(exercise, pos_weight):
+    if checks.unanswered(exercise, pos_weight, expect="number",
+                         hint="one number: how many times more each positive example should count."):
         return
-    if isinstance(pos_weight, torch.Tensor) and pos_weight.numel() == 1:
-        pos_weight = pos_weight.item()
-    if not isinstance(pos_weight, int | float) or isinstance(pos_weight, bool):
-        return checks.failed(exercise, f"expected a number, got {type(pos_weight).__name__}.",
-                             "one number: how many times more each positive example should count.")
+    pos_weight = checks.as_number(pos_weight)
     right = NEGATIVES / POSITIVES
     total = NEGATIVES + POSITIVES
     mistakes = [

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from course_utils import plots
 from course_utils.widgets import Explorer
 
 IMAGE_SIDE = 8
@@ -464,10 +465,7 @@ def rows_figure(rows: dict[str, torch.Tensor], *, title: str | None = None, size
             else:
                 ax.axis("off")
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plots.finish(fig, title)
 
 
 def latent_grid_figure(model: VAE, n: int = 12, *, scores: torch.Tensor | None = None,
