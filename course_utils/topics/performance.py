@@ -139,8 +139,8 @@ def format_timed(seconds: float) -> str:
 
 
 def format_ratio(ratio: float) -> str:
-    """A measured ratio as ``1.45× (timed)`` (or ``never`` for an infinite one); the output checker knows it varies."""
-    return "never" if ratio == float("inf") else f"{ratio:.2f}× (timed)" if ratio < 100 else f"{ratio:.0f}× (timed)"
+    """A measured ratio as ``1.45× (timed)`` (``never (timed)`` for an infinite one); the output checker knows it varies."""
+    return "never (timed)" if ratio == float("inf") else f"{ratio:.2f}× (timed)" if ratio < 100 else f"{ratio:.0f}× (timed)"
 
 
 def saved_tensor_bytes(fn: Callable[[], Any]) -> int:
@@ -483,8 +483,11 @@ def measure_step_times(batch_sizes: Sequence[int], threads: Sequence[int], X: to
     return times
 
 
-def per_image_trend(times: dict[tuple[int, int], float], threads: int = 1) -> str:
-    """A sentence on how the measured time per image changes with the batch size, computed from ``times``."""
+def per_image_sentence(times: dict[tuple[int, int], float], threads: int = 1) -> str:
+    """A sentence on how the measured time per image changes with the batch size, computed from ``times``.
+
+    It depends on the run's timings, so the notebook shows it only in the explorer's live status line.
+    """
     sizes = sorted(b for b, t in times if t == threads)
     if len(sizes) < 2:
         raise ValueError(f"need at least two batch sizes measured with {threads} thread(s); got {sizes}.")
@@ -500,9 +503,19 @@ def per_image_trend(times: dict[tuple[int, int], float], threads: int = 1) -> st
     else:
         shape = f"falls from batch {sizes[0]} to batch {best}, then rises or levels off"
     lowest = "" if f"batch {best}" in shape or f"({best})" in shape else f"; it is lowest at batch {best}"
-    head = f"With {threads} thread(s), the time per image {shape}{lowest} in this run."
-    listed = ", ".join(f"{b}: {format_timed(t)}" for b, t in zip(sizes, per_image, strict=True))
-    return f"{head}\n  per image, by batch size: {listed}"
+    return f"With {threads} thread(s), the time per image {shape}{lowest} in this run."
+
+
+def per_image_listing(times: dict[tuple[int, int], float], threads: int = 1) -> str:
+    """The measured time per image for each batch size, as ``(timed)`` durations."""
+    sizes = sorted(b for b, t in times if t == threads)
+    listed = ", ".join(f"{b}: {format_timed(times[(b, threads)] / b)}" for b in sizes)
+    return f"{threads} thread(s), per image, by batch size: {listed}"
+
+
+def per_image_trend(times: dict[tuple[int, int], float], threads: int = 1) -> str:
+    """The sentence of ``per_image_sentence`` and the listing of ``per_image_listing``."""
+    return f"{per_image_sentence(times, threads)}\n  {per_image_listing(times, threads)}"
 
 
 def step_time_figure(times: dict[tuple[int, int], float], per_image: bool = True, log_x: bool = True,
@@ -560,4 +573,5 @@ class StepTimeExplorer(Explorer):
         seconds = self.times[(b, n)]
         view = "per image" if self.per_image.value else "per step"
         self.status.value = (f"batch {b}, {n} thread(s): <b>{format_timed(seconds)}</b> per step, "
-                             f"{format_timed(seconds / b)} per image (showing time {view}).")
+                             f"{format_timed(seconds / b)} per image (showing time {view}). "
+                             f"{per_image_sentence(self.times, n)}")
