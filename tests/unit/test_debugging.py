@@ -9,14 +9,7 @@ from torch import nn
 from course_utils import data
 from course_utils.topics import debugging as dbg
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread, as the notebooks run: several threads on a shared machine only wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/unit/conftest.py
 
 
 @pytest.fixture(scope="module")
