@@ -16,8 +16,14 @@ reference classifier trained on real digits:
    both quality and diversity, but it is biased upwards for small sample counts, so
    only compare distances computed from the same number of samples.
 
+4. **memorisation** (``memorisation_check``): the median distance from each sample to
+   its nearest training digit, against the same for real digits the generator never
+   saw. A generator that copies its training set has a ratio near 0; new digits, near 1.
+
 The reference classifier (an MLP on standardised pixels, 64→256→64→10) is trained
-on the 1,438 training digits of ``digits_split(test_fraction=0.2, seed=0)`` on first
+on 1,079 of the 1,438 training digits of ``digits_split(test_fraction=0.2, seed=0)``
+(the generators' training set); the other 359 (``unseen_digits``, a stratified fifth)
+it never sees, so they give an honest "real digits" row. It is trained on first
 use, in about two seconds, deterministically (fixed seed, one thread, its own random
 stream, so the caller's random numbers are untouched). Besides the usual
 cross-entropy it learns two things that make its confidence honest:
@@ -58,8 +64,9 @@ RANGE_TOLERANCE = 1e-4
 
 # Everything that changes the trained classifier; its hash names the cache file.
 RECIPE: dict = {
-    "version": 1,
-    "split": {"test_fraction": 0.2, "seed": 0},
+    "version": 2,
+    # test: the Fréchet reference; val: real digits the judge never sees, the "real digits" row
+    "split": {"test_fraction": 0.2, "val_fraction": 0.2, "seed": 0},
     "hidden": [256, 64],
     "std_floor": 0.3,
     "epochs": 30,
@@ -129,8 +136,20 @@ def _noise_images(digits: torch.Tensor, generator: torch.Generator) -> torch.Ten
 def _training_data(recipe: Mapping) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     from course_utils.data import digits_split
 
-    split = digits_split(test_fraction=recipe["split"]["test_fraction"], seed=recipe["split"]["seed"])
+    split = digits_split(**recipe["split"])
     return split.X_train, split.y_train, split.X_test, split.y_test
+
+
+def unseen_digits(recipe: Mapping = RECIPE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real digits, labels of the training split that the judge never trained on (the "real digits" row).
+
+    They are part of ``digits_split(test_fraction=0.2, seed=0).X_train``, on which the course's generators
+    train, and disjoint from the test digits that serve as the Fréchet reference.
+    """
+    from course_utils.data import digits_split
+
+    split = digits_split(**recipe["split"])
+    return split.X_val, split.y_val
 
 
 def train_reference_classifier(recipe: Mapping = RECIPE) -> JudgeNet:
@@ -242,6 +261,47 @@ def test_accuracy(recipe: Mapping = RECIPE) -> float:
     """The reference classifier's accuracy on the 359 held-out real test digits."""
     reference_classifier(recipe)
     return _cache[recipe_hash(recipe)][1]
+
+
+# --------------------------------------------------------------------------- memorisation
+
+
+@dataclass(frozen=True)
+class Memorisation:
+    """Median distance to the nearest training digit: of the samples, and of real digits the generator never saw."""
+
+    samples_to_train: float
+    unseen_to_train: float
+
+    @property
+    def ratio(self) -> float:
+        """samples / unseen real digits: 0 for exact copies of training digits, about 1 for new digits."""
+        return self.samples_to_train / self.unseen_to_train
+
+    def summary(self, name: str = "samples") -> str:
+        return (f"{name}: median distance to the nearest training digit {self.samples_to_train:.3f}; "
+                f"for real digits it never saw {self.unseen_to_train:.3f} (ratio {self.ratio:.3f})")
+
+
+def nearest_distances(samples: torch.Tensor | np.ndarray, reference: torch.Tensor) -> torch.Tensor:
+    """For each sample, the Euclidean pixel distance to its nearest image in ``reference`` (both in [0, 1])."""
+    x = as_flat_digits(samples)
+    ref = as_flat_digits(reference)
+    return torch.cdist(x.double(), ref.double()).min(dim=1).values
+
+
+def memorisation_check(samples: torch.Tensor | np.ndarray, train: torch.Tensor, unseen: torch.Tensor) -> Memorisation:
+    """How close samples come to the generator's training digits, against how close new real digits come.
+
+    A generator that copies its training set makes samples much closer to it (ratio near 0) than real
+    digits it never saw (``unseen``, e.g. the test digits); one that learned the distribution is about
+    as far (ratio near 1); blurry averages of many digits can come out a little closer.
+    """
+    train_flat = as_flat_digits(train)
+    return Memorisation(
+        samples_to_train=float(nearest_distances(samples, train_flat).median()),
+        unseen_to_train=float(nearest_distances(unseen, train_flat).median()),
+    )
 
 
 # --------------------------------------------------------------------------- input checks

@@ -196,3 +196,32 @@ def test_reports_and_figure(classifier, split):
     probabilities = judge.predict_proba(split.X_train[:5])
     assert probabilities.shape == (5, 10) and torch.allclose(probabilities.sum(1), torch.ones(5))
     assert judge.features(split.X_train[:5]).shape == (5, 64)
+
+
+def test_unseen_digits_are_training_digits_the_judge_never_saw():
+    from course_utils import data
+
+    generators_split = data.digits_split(test_fraction=0.2, seed=0)
+    unseen, labels = judge.unseen_digits()
+    judge_train, _, judge_test, _ = judge._training_data(judge.RECIPE)
+    assert len(unseen) + len(judge_train) == len(generators_split.X_train)
+    assert torch.equal(judge_test, generators_split.X_test)
+    assert torch.cdist(unseen, judge_train).min() > 0 and torch.bincount(labels).min() >= 30
+
+
+def test_memorisation_check_tells_copies_from_new_digits():
+    from course_utils import data
+
+    split = data.digits_split(test_fraction=0.2, seed=0)
+    copies = judge.memorisation_check(split.X_train[:300], split.X_train, split.X_test)
+    fresh = judge.memorisation_check(split.X_test[:150], split.X_train, split.X_test[150:])
+    assert copies.samples_to_train == 0 and copies.ratio == 0
+    assert 0.8 < fresh.ratio < 1.2 and "ratio" in fresh.summary()
+
+
+def test_memorisation_check_refuses_bad_images():
+    from course_utils import data
+
+    split = data.digits_split(test_fraction=0.2, seed=0)
+    with pytest.raises(judge.JudgeInputError):
+        judge.memorisation_check(split.X_test[:20] * 16, split.X_train, split.X_test)
