@@ -86,7 +86,7 @@ site: $(DEV_STAMP)
 
 # JupyterLab and the website in headless Chromium (skips without Chromium; .ci/run installs it)
 browser: $(DEV_STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q tests/browser
+	$(TEST_ENV) $(BIN)/python -m pytest -q -s --durations=0 tests/browser
 
 badges: $(DEV_STAMP)
 	$(BIN)/python -m course_utils.dev.badges
