@@ -8,7 +8,7 @@
 * ``conv_output_size`` and ``conv_param_count``: the shape and size arithmetic.
 * ``receptive_field`` (the formula) and ``measured_receptive_field`` (autograd), ``multiply_adds``,
   ``depthwise_conv2d`` and ``pointwise_conv2d`` (grouped and 1x1 convolutions from scratch).
-* ``KERNEL_PRESETS``, ``filter_image``, ``kernel_figure``: classic 3x3 filters on a photo,
+* ``KERNEL_PRESETS``, ``filter_image``, ``output_scale``, ``kernel_figure``: classic 3x3 filters on a photo,
   and ``KernelEditor``, the thin widget shell around ``kernel_figure``.
 
 Everything except ``KernelEditor`` is pure.
@@ -222,10 +222,25 @@ def filter_image(image: torch.Tensor, kernel: torch.Tensor | Sequence[Sequence[f
     return F.conv2d(padded, kernel[None, None])[0, 0]
 
 
+def output_scale(kernel: torch.Tensor, out: torch.Tensor) -> tuple[float, float, str]:
+    """Fixed grey-scale limits ``(vmin, vmax, note)`` for a filtered picture, so brightness means something.
+
+    A kernel whose weights do not sum to 0 is drawn on the input's own scale, 0 = black and 1 = white
+    (brighter results clip to white), so doubling a blur really shows a brighter picture. A kernel
+    whose weights sum to 0 gives changes, of either sign, around 0: it is drawn with 0 as mid-grey and
+    symmetric limits at its largest response.
+    """
+    if abs(float(torch.as_tensor(kernel).sum())) < 1e-6:
+        limit = max(float(out.abs().max()), 1e-6)
+        return -limit, limit, f"with 0 as mid-grey and ±{limit:.3g} as white / black"
+    return 0.0, 1.0, "on the input's scale, 0 black to 1 white (more than 1 clips to white)"
+
+
 def kernel_figure(image: torch.Tensor, kernel: torch.Tensor, title: str | None = None) -> Figure:
-    """Three panels: the input image, the kernel with its numbers, and the filtered image."""
+    """Three panels: the input image, the kernel with its numbers, and the filtered image (see ``output_scale``)."""
     kernel = torch.as_tensor(kernel, dtype=torch.float32)
     out = filter_image(image, kernel)
+    vmin, vmax, note = output_scale(kernel, out)
     fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.0), gridspec_kw={"width_ratios": [3, 1.4, 3]})
     axes[0].imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
     axes[0].set_title("input")
@@ -235,8 +250,9 @@ def kernel_figure(image: torch.Tensor, kernel: torch.Tensor, title: str | None =
                              kernel.flatten().tolist(), strict=True):
         axes[1].text(b, a, f"{value:.2g}", ha="center", va="center", fontsize=9)
     axes[1].set_title("kernel")
-    axes[2].imshow(out.numpy(), cmap="gray")
+    axes[2].imshow(out.numpy(), cmap="gray", vmin=vmin, vmax=vmax)
     axes[2].set_title(title or "output")
+    axes[2].set_xlabel(note, fontsize=8)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -294,7 +310,7 @@ class KernelEditor(Explorer):
             else "changes the overall brightness")
         self.status.value = (
             f"sum of the weights = {k.sum().item():.4g} ({note}); "
-            f"output range [{out.min().item():.3f}, {out.max().item():.3f}]"
+            f"output range [{out.min().item():.3f}, {out.max().item():.3f}], drawn {output_scale(k, out)[2]}"
         )
 
     def _on_preset(self, change) -> None:

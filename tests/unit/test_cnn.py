@@ -124,6 +124,20 @@ def test_kernel_figure_has_three_titled_panels():
     plt.close(fig)
 
 
+def test_output_scale_is_fixed_so_brightness_shows():
+    image = torch.rand(10, 12)
+    blur = cnn.preset_kernel("gaussian blur")
+    for kernel in (blur, 2 * blur, cnn.preset_kernel("sharpen")):  # weights not summing to 0: the input's scale
+        assert cnn.output_scale(kernel, cnn.filter_image(image, kernel))[:2] == (0.0, 1.0)
+    fig = cnn.kernel_figure(image, 2 * blur)
+    assert fig.axes[2].images[0].get_clim() == (0.0, 1.0) and "input's scale" in fig.axes[2].get_xlabel()
+    sobel = cnn.preset_kernel("sobel x (vertical edges)")
+    out = cnn.filter_image(image, sobel)
+    low, high, note = cnn.output_scale(sobel, out)
+    assert low == -high and high == pytest.approx(out.abs().max().item()) and "mid-grey" in note
+    plt.close("all")
+
+
 def test_kernel_editor_redraws_once_per_change():
     editor = cnn.KernelEditor(torch.rand(12, 12), preset="identity")
     assert editor.redraws == 0 and editor.kernel().equal(cnn.preset_kernel("identity"))
