@@ -11,59 +11,63 @@ from torch import nn
 
 from course_utils import checks
 
+TANH_GAIN = 5 / 3  # nn.init.calculate_gain("tanh")
+
 
 def _is(*values: float) -> Callable[[Any], bool]:
     """A ``checks.first_mistake`` predicate: the answer is one of ``values``, to 0.1 % (relative)."""
     return lambda answer: any(checks.close(answer, value, atol=0.0, rtol=1e-3) for value in values)
 
 
-def check_1(he_std_256: Any) -> None:
-    """Exercise 07.1: the He (Kaiming) normal std for a ReLU layer with fan_in = 256."""
-    expected = math.sqrt(2 / 256)
-    value = checks.as_number(he_std_256)
-    _, hint = checks.first_mistake(value, [
-        (_is(2 / 256), None, "2/256 is the variance; the std is its square root."),
-        (_is(1 / math.sqrt(256)), None,
-         "1/sqrt(fan_in) misses the factor 2 that makes up for ReLU zeroing half of its inputs."),
-        (_is(math.sqrt(6 / 256)), None,
-         "sqrt(6 / fan_in) is the bound of He's *uniform* version; the normal version's std is sqrt(2 / fan_in)."),
-        (_is(math.sqrt(2) / 256), None, "take the square root of the whole fraction 2/256, not only of the 2."),
-    ]) or (None, "He init: Var(W) = 2 / fan_in, and the std is the square root of the variance.")
-    checks.check_value("07.1", value, expected, tol=1e-4, hint=hint, success=f"sqrt(2/256) = {expected:.4f}.")
+# --------------------------------------------------------------------------- 07.1: a Kaiming std, fan_out, tanh
 
+
+def check_1(kaiming_std: Any) -> None:
+    """Exercise 07.1: the std of ``kaiming_normal_(w, mode='fan_out', nonlinearity='tanh')`` for ``nn.Linear(512, 128)``."""
+    expected = TANH_GAIN / math.sqrt(128)
+    value = checks.as_number(kaiming_std)
+    _, hint = checks.first_mistake(value, [
+        (_is(TANH_GAIN / math.sqrt(512)), None,
+         "that is fan_in (512). The weight of nn.Linear(512, 128) has shape (128, 512); fan_out is the number "
+         "of outputs, 128."),
+        (_is(math.sqrt(2 / 128), math.sqrt(2 / 512)), None,
+         "sqrt(2) is the ReLU gain; nonlinearity='tanh' uses calculate_gain('tanh') = 5/3."),
+        (_is(1 / math.sqrt(128), 1 / math.sqrt(512)), None, "the tanh gain 5/3 is missing: std = gain / sqrt(fan)."),
+        (_is(TANH_GAIN**2 / 128, TANH_GAIN**2 / 512), None, "that is the variance gain² / fan; the std is its square root."),
+        (_is(TANH_GAIN * math.sqrt(2 / 640), math.sqrt(2 / 640)), None,
+         "that is Xavier's sqrt(2 / (fan_in + fan_out)); Kaiming uses one fan only, chosen by mode."),
+        (_is(TANH_GAIN * math.sqrt(3 / 128), TANH_GAIN * math.sqrt(3 / 512)), None,
+         "gain·sqrt(3 / fan) is the bound of kaiming_uniform_; the normal version's std is gain / sqrt(fan)."),
+    ]) or (None, "Kaiming normal: std = gain / sqrt(fan), with the fan that mode names and the gain of the nonlinearity.")
+    checks.check_value("07.1", value, expected, tol=1e-4, hint=hint,
+                       success=f"(5/3) / sqrt(128) = {expected:.4f}: fan_out is the 128 outputs.")
+
+
+# --------------------------------------------------------------------------- 07.2: a zero-initialised sigmoid net
 
 _PARAMETERS = ("0.weight", "0.bias", "2.weight", "2.bias")
-_GRADIENT_HINTS = {
-    "2.weight": "∂L/∂W₂ = δ hᵀ, and every hidden output is h = tanh(0) = 0, so this gradient is 0.",
-    "0.weight": "the gradient reaching the hidden layer is W₂ᵀ δ, and W₂ = 0: the hidden weights get 0.",
-    "0.bias": "the hidden bias also gets W₂ᵀ δ · tanh'(0), which is 0 because W₂ = 0.",
-}
 
 
-def _zero_init_bias_grad(y: torch.Tensor) -> torch.Tensor:
-    """The output-bias gradient of the mean cross-entropy of the all-zero 64-16-10 tanh net, by autograd."""
-    model = nn.Sequential(nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 10))
+def zero_sigmoid_gradients(steps: int = 2, lr: float = 0.5) -> list[dict[str, torch.Tensor]]:
+    """Autograd's gradients of the all-zero 64-16-10 sigmoid net at each of ``steps`` full-batch SGD steps.
+
+    The batch is the first 500 digits; each entry maps a parameter name to its gradient.
+    """
+    from course_utils import data
+
+    x, y = data.load_digits_tensors()
+    x, y = x[:500], y[:500]
+    model = nn.Sequential(nn.Linear(64, 16), nn.Sigmoid(), nn.Linear(16, 10))
     for p in model.parameters():
         nn.init.zeros_(p)
-    x = torch.rand(len(y), 64, generator=torch.Generator().manual_seed(7))
-    nn.functional.cross_entropy(model(x), y).backward()
-    return model[2].bias.grad
-
-
-def _bias_grad_cases() -> list[tuple[tuple, torch.Tensor]]:
-    g = torch.Generator().manual_seed(2)
-    ys = [torch.tensor([3, 3, 3, 0]), torch.randint(0, 10, (50,), generator=g), torch.arange(10)]
-    return [((y,), _zero_init_bias_grad(y)) for y in ys]
-
-
-_BIAS_GRAD_MISTAKES = [
-    (lambda y: torch.bincount(y, minlength=10).float() / len(y) - 0.1,
-     "the sign is flipped: ∂L/∂logit = softmax − one-hot, so it is 0.1 minus the class frequency."),
-    (lambda y: 0.1 * len(y) - torch.bincount(y, minlength=10).float(),
-     "that is the gradient of the *summed* loss; cross_entropy averages over the batch: divide by len(y)."),
-    (lambda y: torch.full((10,), 0.1), "the softmax is 0.1 everywhere, but subtract the one-hot targets (averaged)."),
-    (lambda y: torch.zeros(10), "the output bias does get a gradient: softmax − one-hot is not 0."),
-]
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    grads = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        grads.append({name: p.grad.detach().clone() for name, p in model.named_parameters()})
+        optimizer.step()
+    return grads
 
 
 def _parameter_set(answer: Any) -> set[str] | None:
@@ -74,113 +78,195 @@ def _parameter_set(answer: Any) -> set[str] | None:
     return {a.removeprefix("model.") for a in answer}
 
 
-def check_2(nonzero_grads: Any, zero_init_bias_grad: Any) -> None:
-    """Exercise 07.2: which parameters of the all-zero net get a gradient, and the output-bias gradient by hand."""
+_STEP1_HINTS = {
+    "missing 2.weight": "sigmoid(0) = 1/2, not 0 (that was tanh): h ≠ 0, so ∂L/∂W₂ = δ hᵀ is not zero.",
+    "missing 2.bias": "the output bias gets softmax − one-hot, averaged over the batch: not zero.",
+    "extra 0.weight": "at step 1, W₂ = 0, so the gradient that reaches the hidden layer, W₂ᵀ δ, is 0.",
+    "extra 0.bias": "at step 1, W₂ = 0, so the gradient that reaches the hidden layer, W₂ᵀ δ, is 0.",
+}
+_STEP2_HINTS = {
+    "missing 0.weight": "after step 1, W₂ is no longer 0, so W₂ᵀ δ reaches the hidden layer.",
+    "missing 0.bias": "after step 1, W₂ is no longer 0, so W₂ᵀ δ reaches the hidden layer.",
+    "missing 2.weight": "h is still sigmoid(0) = 1/2 at step 2, so ∂L/∂W₂ = δ hᵀ is not zero.",
+    "missing 2.bias": "the output bias gets softmax − one-hot, averaged over the batch: not zero.",
+}
+
+
+def _set_problem(step: int, names: set[str], truth: set[str], hints: dict[str, str]) -> tuple[str, str] | None:
+    for name in _PARAMETERS:
+        if name in truth and name not in names:
+            return (f"at step {step}, {name} does get a gradient.",
+                    hints.get(f"missing {name}", "look at what is zero at this step."))
+        if name in names and name not in truth:
+            return (f"at step {step}, {name} gets no gradient.",
+                    hints.get(f"extra {name}", "look at what is zero at this step."))
+    return None
+
+
+def check_2(step1_grads: Any, step2_grads: Any, distinct_hidden_units: Any) -> None:
+    """Exercise 07.2: which parameters of the all-zero sigmoid net get a gradient at steps 1 and 2, and how
+    many different hidden units there are after step 2, compared with autograd."""
     exercise = "07.2"
-    if checks.unanswered(exercise, nonzero_grads, zero_init_bias_grad):
+    if checks.unanswered(exercise, step1_grads, step2_grads, distinct_hidden_units):
         return
-    names = _parameter_set(nonzero_grads)
-    if names is None or not names <= set(_PARAMETERS):
-        checks.failed(exercise, f"nonzero_grads should be a set of parameter names from {', '.join(_PARAMETERS)}; "
-                      f"got {nonzero_grads!r}.", "write e.g. {'2.bias'}: the names of model.named_parameters().")
+    answers = [_parameter_set(step1_grads), _parameter_set(step2_grads)]
+    for step, names in enumerate(answers, start=1):
+        if names is None or not names <= set(_PARAMETERS):
+            checks.failed(exercise, f"step{step}_grads should be a set of parameter names from {', '.join(_PARAMETERS)}.",
+                          "write e.g. {'2.bias'}: the names that model.named_parameters() gives.")
+            return
+    grads = zero_sigmoid_gradients()
+    truth = [{name for name, g in step.items() if g.abs().max().item() > 0} for step in grads]
+    for step, (names, real, hints) in enumerate(zip(answers, truth, (_STEP1_HINTS, _STEP2_HINTS), strict=True), 1):
+        found = _set_problem(step, names, real, hints)
+        if found is not None:
+            checks.failed(exercise, *found)
+            return
+    distinct = int(torch.unique(grads[1]["0.weight"], dim=0).shape[0])
+    count = checks.as_number(distinct_hidden_units)
+    if not isinstance(count, int | float) or isinstance(count, bool) or count != distinct:
+        checks.failed(exercise, f"distinct_hidden_units: {distinct_hidden_units!r} is not what autograd finds.",
+                      "every hidden unit starts with the same (zero) weights, sees the same input and gets the "
+                      "same column of W₂: do their gradients ever differ?")
         return
-    extra = sorted(names - {"2.bias"})
-    if extra:
-        checks.failed(exercise, f"{extra[0]} gets no gradient in the all-zero network.", _GRADIENT_HINTS[extra[0]])
-        return
-    if "2.bias" not in names:
-        checks.failed(exercise, "one parameter does get a gradient.",
-                      "the output bias: its gradient is softmax − one-hot, averaged, and the softmax of zero logits is 0.1.")
-        return
-    cases = _bias_grad_cases()
-    hint = checks.match_mistake(zero_init_bias_grad, _BIAS_GRAD_MISTAKES, cases)
-    checks.check_function(exercise, zero_init_bias_grad, cases, atol=1e-6, hint=hint or
-                          "all logits are 0, so softmax = 0.1 for every class; average softmax − one-hot over the batch.",
-                          success="only the output bias moves, and its gradient is 0.1 − (class frequency), as autograd says.")
+    checks.passed(exercise, f"as autograd says: at step 1 only the output layer moves (|∂L/∂W₂| up to "
+                  f"{grads[0]['2.weight'].abs().max().item():.1e}); at step 2 the hidden layer moves too "
+                  f"(|∂L/∂W₁| up to {grads[1]['0.weight'].abs().max().item():.1e}), but all 16 units get the same "
+                  "update: they stay copies of one unit.")
 
 
-def _he_layer_problem(layer: Any, want: float) -> tuple[str, str] | None:
-    """``(problem, hint)`` for a layer that is not He-initialised nn.Linear(256, 128) with zero biases, else None."""
+# --------------------------------------------------------------------------- 07.3: Xavier uniform for tanh, by hand
+
+_XAVIER_TANH_BOUND = TANH_GAIN * math.sqrt(6 / (128 + 512))
+
+
+def _xavier_layer_problem(layer: Any) -> tuple[str, str] | None:
+    """``(problem, hint)`` for a layer that is not nn.Linear(128, 512) with Xavier-uniform tanh weights, else None."""
     if not isinstance(layer, nn.Linear):
-        return f"expected an nn.Linear layer, got {type(layer).__name__}.", "create it with nn.Linear(256, 128)."
-    if tuple(layer.weight.shape) != (128, 256):
-        return (
-            f"the weight has shape {tuple(layer.weight.shape)}, not (128, 256).",
-            "nn.Linear(in_features, out_features) stores its weight as (out, in): use nn.Linear(256, 128).",
-        )
-    w = layer.weight.detach()
-    std, mean = w.std().item(), w.mean().item()
+        return f"expected an nn.Linear layer, got {type(layer).__name__}.", "create it with nn.Linear(128, 512)."
+    if tuple(layer.weight.shape) != (512, 128):
+        return (f"the weight has shape {tuple(layer.weight.shape)}, not (512, 128).",
+                "nn.Linear(in_features, out_features) stores its weight as (out, in): use nn.Linear(128, 512).")
     if layer.bias is None or layer.bias.detach().abs().max().item() != 0:
-        return "the biases are not all zero.", "set them with nn.init.zeros_(layer.bias)."
-    if abs(mean) > 0.01:
-        return f"the weights have mean {mean:.4f}; He init is centred on 0.", "use a zero-mean normal distribution."
-    if abs(std - want) <= 0.05 * want:
+        return "the biases are not all zero.", "set them to zero, e.g. with nn.init.zeros_(layer.bias)."
+    w = layer.weight.detach()
+    a = _XAVIER_TANH_BOUND
+    largest, std = w.abs().max().item(), w.std().item()
+    if abs(w.mean().item()) > 0.01:
+        return f"the weights have mean {w.mean().item():.4f}; Xavier is centred on 0.", "draw from U(−a, a)."
+    if largest > 1.2 * math.sqrt(3) * std:
+        return ("the largest |weight| is far above the std times √3: these weights look normal, not uniform.",
+                "use a uniform distribution U(−a, a): nn.init.uniform_ or xavier_uniform_.")
+    if abs(largest - a) <= 0.02 * a:
         return None
-    text = f"the weight std is {std:.4f}, but He init for fan_in = 256 gives {want:.4f}."
+    text = f"the weights fill U(−{largest:.4f}, {largest:.4f}), but the bound should be {a:.4f}."
 
-    def std_is(value: float) -> Callable[[float], bool]:  # within 5 % of value, as before
-        return lambda s: abs(s - value) <= 0.05 * value
+    def bound_is(value: float) -> Callable[[float], bool]:
+        return lambda b: abs(b - value) <= 0.02 * value
 
-    return checks.first_mistake(std, [
-        (std_is(math.sqrt(2 / 128)), text, "you used fan_out (128): keep mode='fan_in' (the default) for the forward pass."),
-        (std_is(1 / math.sqrt(3 * 256)), text, "these are PyTorch's default weights: you still have to re-initialise them."),
-        (std_is(math.sqrt(2 / 384)), text, "that is Xavier init; He uses nn.init.kaiming_normal_(w, nonlinearity='relu')."),
-        (std_is(1 / math.sqrt(256)), text, "the ReLU gain sqrt(2) is missing: pass nonlinearity='relu'."),
-    ]) or (text, "use nn.init.kaiming_normal_(layer.weight, mode='fan_in', nonlinearity='relu').")
+    return checks.first_mistake(largest, [
+        (bound_is(math.sqrt(6 / 640)), text, "the tanh gain is missing: a = gain · sqrt(6 / (fan_in + fan_out)), "
+                                             "gain = calculate_gain('tanh')."),
+        (bound_is(math.sqrt(2) * math.sqrt(6 / 640)), text, "sqrt(2) is the ReLU gain; for tanh it is 5/3."),
+        (bound_is(1 / math.sqrt(128)), text, "these are PyTorch's default weights: re-initialise them."),
+        (bound_is(TANH_GAIN * math.sqrt(3 / 128)), text,
+         "that is kaiming_uniform_ with fan_in; Xavier uses both fans: sqrt(6 / (fan_in + fan_out))."),
+        (bound_is(TANH_GAIN * math.sqrt(3 / 512)), text,
+         "that is kaiming_uniform_ with fan_out; Xavier uses both fans: sqrt(6 / (fan_in + fan_out))."),
+        (bound_is(TANH_GAIN * math.sqrt(2 / 640)), text,
+         "sqrt(2 / (fan_in + fan_out)) is Xavier's std; U(−a, a) has std a/√3, so the bound is sqrt(6 / ...)."),
+    ]) or (text, "a = gain · sqrt(6 / (fan_in + fan_out)), with gain 5/3 for tanh.")
 
 
-def check_3(he_layer: Any) -> None:
-    """Exercise 07.3: an nn.Linear(256, 128) with He-normal weights (ReLU, fan_in) and zero biases."""
+def check_3(xavier_layer: Any) -> None:
+    """Exercise 07.3: nn.Linear(128, 512) before a tanh, Xavier-uniform weights with the tanh gain, zero biases."""
     exercise = "07.3"
-    want = math.sqrt(2 / 256)
-    if checks.unanswered(exercise, he_layer):
+    if checks.unanswered(exercise, xavier_layer):
         return
-    found = _he_layer_problem(he_layer, want)
-    checks.verdict(exercise, found, f"weight std ≈ {want:.4f} = sqrt(2/256), biases zero.")
+    found = _xavier_layer_problem(xavier_layer)
+    checks.verdict(exercise, found, f"weights in U(±{_XAVIER_TANH_BOUND:.4f}): (5/3)·sqrt(6/640), biases zero.")
 
 
-CANDIDATE_GAINS = (1.0, 1.2, 1.4, 5 / 3, 2.0, 3.0)
+# --------------------------------------------------------------------------- 07.4: predict a tanh stack's std
+
+# (gain, depth, width) of the stacks the prediction is compared with: none of them is printed in the notebook
+PREDICTION_CASES = ((1.3, 30, 256), (2.0, 10, 256), (2.5, 30, 512))
+PREDICTION_RTOL = 0.05
 
 
-def _gain_table() -> dict[float, tuple[float, float, float]]:
-    """gain -> (layer-1 std, layer-30 std, share of saturated layer-30 units) of the 30-layer tanh stack."""
+def measured_tanh_std(gain: float, depth: int, width: int) -> float:
+    """The last layer's activation std of a fresh tanh stack with weights N(0, (gain/√width)²)."""
     from course_utils.topics import initialization
 
-    table = {}
-    for gain in CANDIDATE_GAINS:
-        stats = initialization.stack_stats(30, 256, "tanh", "normal", std=gain / math.sqrt(256))
-        table[gain] = (stats.activation_std[0], stats.activation_std[-1], stats.saturated[-1])
-    return table
+    stats = initialization.stack_stats(depth, width, "tanh", "normal", std=gain / math.sqrt(width))
+    return stats.activation_std[-1]
 
 
-def _passes(row: tuple[float, float, float]) -> bool:
-    first, last, saturated = row
-    return last >= 0.8 * first and saturated <= 0.05
+def _recursion(gain_factor: Callable[[float], float], output: str = "h std") -> Callable[[float, int], float]:
+    """A version of the variance recursion (right with gain² and "h std"), for ``checks.match_mistake``.
+
+    ``output`` is what it returns for the last layer: the activation's std ``"h std"``, the
+    pre-activation's std ``"z std"`` or its variance ``"z var"``.
+    """
+    z = torch.randn(200_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+
+    def tanh2(q: float) -> float:
+        return torch.tanh(math.sqrt(q) * z).pow(2).mean().item()
+
+    def predict(gain: float, depth: int) -> float:
+        q = gain_factor(gain)
+        for _ in range(depth - 1):
+            q = gain_factor(gain) * tanh2(q)
+        return {"h std": math.sqrt(tanh2(q)), "z std": math.sqrt(q), "z var": q}[output]
+
+    return predict
 
 
-def check_4(best_gain: Any) -> None:
-    """Exercise 07.4: the tanh gain whose 30-layer stack keeps its std (≥ 80 % of layer 1) without saturating (≤ 5 %)."""
+_PREDICTION_MISTAKES = [
+    (_recursion(lambda g: 1.0),
+     "the gain is missing: each layer multiplies the variance by n·Var(W) = gain², so q ← gain² · E[h²]."),
+    (_recursion(lambda g: g),
+     "each layer multiplies the variance by gain² (n·Var(W) with std gain/√n), not by gain."),
+    (_recursion(lambda g: g * g, "z std"),
+     "that is the std of the pre-activation z; the question asks for the activation h = tanh(z): sqrt(E[tanh(z)²])."),
+    (_recursion(lambda g: g * g, "z var"),
+     "that is the variance of the pre-activation; the question asks for the std of the activation h = tanh(z)."),
+]
+
+
+def check_4(predict_tanh_std: Any) -> None:
+    """Exercise 07.4: predict the last layer's activation std of a tanh stack from the variance recursion."""
     exercise = "07.4"
-    if checks.unanswered(exercise, best_gain):
+    if checks.unanswered(exercise, predict_tanh_std, expect="function"):
         return
-    value = checks.as_number(best_gain)
-    table = _gain_table()
-    good = [g for g, row in table.items() if _passes(row)]
-    expected = good[0]
-    found = next((g for g in CANDIDATE_GAINS if isinstance(value, int | float) and abs(value - g) < 1e-3), None)
-    if found is None:
-        checks.failed(exercise, f"best_gain should be one of the candidates {', '.join(f'{g:.3g}' for g in CANDIDATE_GAINS)}; "
-                      f"got {best_gain!r}.", "build the stack for each candidate and test the two conditions.")
+    measured = [measured_tanh_std(gain, depth, width) for gain, depth, width in PREDICTION_CASES]
+    predicted = []
+    for gain, depth, _ in PREDICTION_CASES:
+        try:
+            value = checks.as_number(predict_tanh_std(gain, depth))
+        except NotImplementedError:
+            checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
+            return
+        except Exception as error:  # the learner's code: report it as a sentence
+            checks.failed(exercise, f"predict_tanh_std({gain}, {depth}) raised {type(error).__name__}: {error}")
+            return
+        if value is None or value is Ellipsis:
+            checks.not_done(exercise, "your function returns nothing yet: finish it and `return` the result.")
+            return
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            checks.failed(exercise, f"predict_tanh_std({gain}, {depth}) returned {value!r}, not a number.")
+            return
+        predicted.append(float(value))
+    rows = ", ".join(f"gain {g:g}, {d} layers of {w}: predicted {p:.3f}, measured {m:.3f}"
+                     for (g, d, w), p, m in zip(PREDICTION_CASES, predicted, measured, strict=True))
+    if all(abs(p - m) <= PREDICTION_RTOL * m for p, m in zip(predicted, measured, strict=True)):
+        checks.passed(exercise, f"{rows}. The recursion needs no network at all.")
         return
-    first, last, saturated = table[found]
-    if abs(found - expected) < 1e-9:
-        checks.passed(exercise, f"gain {found:.3g}: layer-30 std {last:.3f} = {last / first:.0%} of layer 1, "
-                      f"{saturated:.1%} of the units saturated.")
-        return
-    if last < 0.8 * first:
-        hint = (f"with gain {found:.3g} the std falls from {first:.3f} to {last:.3f} ({last / first:.0%}): tanh "
-                "shrinks the signal more than this gain gives back.")
-    else:
-        hint = (f"with gain {found:.3g} the std is flat, but {saturated:.1%} of the layer-30 units sit at ±1 "
-                "(saturated, with almost no gradient): a smaller gain is enough.")
-    checks.failed(exercise, f"gain {found:.3g} does not meet both conditions.", hint)
+    cases = [((gain, depth), m) for (gain, depth, _), m in zip(PREDICTION_CASES, measured, strict=True)]
+    hint = checks.match_mistake(predict_tanh_std, _PREDICTION_MISTAKES, cases, atol=0.0, rtol=0.03)
+    worst = max(range(len(cases)), key=lambda k: abs(predicted[k] - measured[k]) / measured[k])
+    (gain, depth, width), p, m = PREDICTION_CASES[worst], predicted[worst], measured[worst]
+    checks.failed(exercise, f"for gain {gain:g} and {depth} layers of {width} you predict {p:.3f}, the stack gives "
+                  f"{m:.3f} (more than {PREDICTION_RTOL:.0%} apart).",
+                  hint or "start from q = gain² (the inputs have variance 1), repeat q ← gain² · E[tanh(√q·z)²] "
+                          "once per further layer, and return sqrt(E[tanh(√q·z)²]).")

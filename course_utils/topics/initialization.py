@@ -5,6 +5,7 @@ The pure core builds a deep MLP (``deep_mlp``), initialises it with a named sche
 the activations and of the weight gradients (``layer_stats``). Figures are drawn
 by ``std_per_layer_figure`` and ``activation_spread_figure``; ``InitExplorer`` is
 the thin widget shell around the latter (depth, width, activation, init std).
+``across_input_std`` separates the part of each layer's activations that depends on the input.
 ``forward_backward_std`` measures the forward and backward spread of a ReLU stack whose widths
 change (fan_in vs fan_out), and ``residual_stream_std`` the growth of a residual stream with
 and without scaled branches.
@@ -21,7 +22,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import models, plots
+from course_utils import models, plots, runtime
 from course_utils.widgets import Explorer
 
 ACTIVATIONS = ("relu", "tanh", "linear")  # the choices of this notebook, from models.ACTIVATIONS
@@ -170,14 +171,14 @@ def spread_verdict(activation_std: Sequence[float], saturated: Sequence[float] |
 
 
 def layer_stats(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None = None, loss_fn: nn.Module | None = None,
-                *, keep_samples: int = 2000, seed: int = 0) -> LayerStats:
+                *, keep_samples: int = 2000, seed: int | None = None) -> LayerStats:
     """Activation statistics after each block and weight-gradient statistics per Linear layer.
 
     A block ends at each activation module, or at a Linear with no activation after it.
     With ``y`` and ``loss_fn`` the gradients are those of that loss; without them a
-    fixed Gaussian gradient (seeded by ``seed``) is sent back from the output, which
-    measures how the network itself scales gradients. The model's ``.grad`` fields
-    are cleared afterwards.
+    fixed Gaussian gradient (seeded by ``seed``; ``None``: the seed given to ``setup``) is
+    sent back from the output, which measures how the network itself scales gradients.
+    The model's ``.grad`` fields are cleared afterwards.
     """
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"layer_stats walks an nn.Sequential layer by layer; got {type(model).__name__}.")
@@ -196,7 +197,7 @@ def layer_stats(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None = 
     if y is not None and loss_fn is not None:
         loss = loss_fn(h, y)
     else:
-        g = torch.Generator().manual_seed(seed)
+        g = runtime.torch_generator(seed)
         loss = (h * torch.randn(h.shape, generator=g)).sum()
     loss.backward()
     act_std, act_mean, saturated, samples = [], [], [], []
@@ -216,10 +217,14 @@ def layer_stats(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None = 
 
 
 def stack_stats(depth: int, width: int, activation: str, scheme: str, *, std: float = 0.01, n_samples: int = 256,
-                seed: int = 0) -> LayerStats:
-    """Statistics of a fresh ``deep_mlp(depth, width)`` fed standard-normal inputs."""
+                seed: int | None = None) -> LayerStats:
+    """Statistics of a fresh ``deep_mlp(depth, width)`` fed standard-normal inputs.
+
+    ``seed`` draws the weights, the inputs and the output gradient; ``None`` uses the seed given
+    to ``setup`` (0 before it), so a seed sweep varies the stack too.
+    """
     _check_positive_int("n_samples", n_samples)
-    g = torch.Generator().manual_seed(seed)
+    g = runtime.torch_generator(seed)
     model = deep_mlp(depth, width, activation=activation)
     initialise_(model, scheme, std=std, generator=g)
     x = torch.randn(n_samples, width, generator=g)
@@ -279,7 +284,7 @@ def histogram_figure(
 
 
 def activation_spread_figure(depth: int = 10, width: int = 256, activation: str = "tanh", std: float = 0.05, *,
-                             n_samples: int = 256, seed: int = 0, stats: LayerStats | None = None) -> Figure:
+                             n_samples: int = 256, seed: int | None = None, stats: LayerStats | None = None) -> Figure:
     """The explorer's picture: per-layer activation/gradient std, and histograms of the first, middle and last layer.
 
     Weights are N(0, std²), biases zero, inputs standard normal. The title names the
@@ -315,7 +320,7 @@ def activation_spread_figure(depth: int = 10, width: int = 256, activation: str 
     return fig
 
 
-def spread_status(depth: int, width: int, activation: str, std: float, *, seed: int = 0,
+def spread_status(depth: int, width: int, activation: str, std: float, *, seed: int | None = None,
                   stats: LayerStats | None = None) -> str:
     """One line for the explorer: first and last layer activation std and the verdict."""
     s = stats if stats is not None else stack_stats(depth, width, activation, "normal", std=std, seed=seed)
@@ -331,6 +336,28 @@ def hidden_unit_spread(layer: nn.Linear) -> float:
         raise TypeError(f"hidden_unit_spread takes an nn.Linear; got {type(layer).__name__}.")
     w = layer.weight.detach()
     return (w.max(dim=0).values - w.min(dim=0).values).max().item()
+
+
+@torch.no_grad()
+def across_input_std(model: nn.Sequential, x: torch.Tensor) -> list[float]:
+    """After each block: the std of each unit over the examples, averaged over the units.
+
+    This is the part of the activation that depends on the input. ``LayerStats.activation_std``
+    also counts the differences between units (from the biases, say), which carry no
+    information about which example came in. Blocks end as in ``layer_stats``.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"across_input_std walks an nn.Sequential layer by layer; got {type(model).__name__}.")
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] < 2:
+        raise ValueError("across_input_std needs a batch of at least two examples, shape (examples, features).")
+    modules = list(model)
+    out, h = [], x
+    for i, module in enumerate(modules):
+        h = module(h)
+        nxt = modules[i + 1] if i + 1 < len(modules) else None
+        if not isinstance(module, nn.Linear) or not isinstance(nxt, ACTIVATION_TYPES):
+            out.append(h.std(dim=0).mean().item())
+    return out
 
 
 class InitExplorer(Explorer):
@@ -369,13 +396,14 @@ class InitExplorer(Explorer):
 
 
 def forward_backward_std(widths: Sequence[int], mode: str = "fan_in", *, n_samples: int = 512,
-                         seed: int = 0) -> tuple[list[float], list[float]]:
+                         seed: int | None = None) -> tuple[list[float], list[float]]:
     """Per layer of a ReLU stack with these widths: the std of its output, and of the gradient at its input.
 
     The weights are Kaiming normal (gain √2) with ``mode`` ``'fan_in'`` (std √2/√n_in) or
     ``'fan_out'`` (std √2/√n_out), the biases 0, the inputs standard normal, and a standard-normal
     gradient is sent back from the last layer. Returns ``(forward, backward)``: ``forward[l]`` is the
     std of layer ``l+1``'s output after its ReLU, ``backward[l]`` the std of ∂L/∂(input of layer ``l+1``).
+    ``seed=None`` uses the seed given to ``setup``.
     """
     _check_choice("mode", mode, ("fan_in", "fan_out"))
     if len(widths) < 2:
@@ -383,7 +411,7 @@ def forward_backward_std(widths: Sequence[int], mode: str = "fan_in", *, n_sampl
     for w in widths:
         _check_positive_int("each width", w)
     _check_positive_int("n_samples", n_samples)
-    g = torch.Generator().manual_seed(seed)
+    g = runtime.torch_generator(seed)
     h = torch.randn(n_samples, widths[0], generator=g, requires_grad=True)
     inputs, forward = [], []
     for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
@@ -398,20 +426,21 @@ def forward_backward_std(widths: Sequence[int], mode: str = "fan_in", *, n_sampl
 
 
 def residual_stream_std(n_branches: int, width: int = 256, *, branch_scale: float = 1.0, n_samples: int = 512,
-                        seed: int = 0) -> list[float]:
+                        seed: int | None = None) -> list[float]:
     """Std of the residual stream x_0, x_1, ..., x_n of a pre-norm residual MLP stack at initialisation.
 
     Each branch adds ``W2 · ReLU(W1 · LayerNorm(x))`` to the stream: W1 is He normal
     (std √(2/width)), W2 has std ``branch_scale``·√(1/width), so each branch adds a term of
     variance about ``branch_scale``²; x_0 is standard normal. GPT-2 sets
     ``branch_scale = 1/√(number of residual branches)`` (two per transformer block).
+    ``seed=None`` uses the seed given to ``setup``.
     """
     _check_positive_int("n_branches", n_branches)
     _check_positive_int("width", width)
     _check_positive_int("n_samples", n_samples)
     if not branch_scale > 0:
         raise ValueError(f"branch_scale must be positive; got {branch_scale!r}.")
-    g = torch.Generator().manual_seed(seed)
+    g = runtime.torch_generator(seed)
     x = torch.randn(n_samples, width, generator=g)
     stds = [x.std().item()]
     for _ in range(n_branches):

@@ -215,3 +215,41 @@ def test_residual_stream_std_grows_like_sqrt_n():
 def test_residual_stream_std_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         initialization.residual_stream_std(**kwargs)
+
+
+def test_across_input_std_separates_the_bias_part():
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.copy_(torch.tensor([1.0, 2.0, 3.0]))  # the hidden units differ, but not with the input
+        net[2].weight.normal_()
+    x = torch.randn(50, 4)
+    assert initialization.across_input_std(net, x) == [0.0, 0.0]
+    assert initialization.layer_stats(net, x).activation_std[0] > 0.5  # the total std counts the biases
+    he = initialization.initialise_(initialization.deep_mlp(3, 32, in_features=4), "he", generator=_gen())
+    spread = initialization.across_input_std(he, x)
+    assert len(spread) == 3 and all(s > 0.1 for s in spread)
+
+
+def test_across_input_std_bad_input():
+    with pytest.raises(TypeError, match="nn.Sequential"):
+        initialization.across_input_std(nn.Linear(4, 4), torch.randn(3, 4))
+    with pytest.raises(ValueError, match="at least two examples"):
+        initialization.across_input_std(nn.Sequential(nn.Linear(4, 4)), torch.randn(1, 4))
+
+
+def test_seed_none_follows_setup_and_an_explicit_seed_wins():
+    from course_utils import runtime
+
+    before = runtime._current
+    try:
+        runtime._current = None
+        base = initialization.stack_stats(3, 16, "tanh", "he", n_samples=8)
+        assert base.activation_std == initialization.stack_stats(3, 16, "tanh", "he", n_samples=8, seed=0).activation_std
+        runtime._current = type("Info", (), {"seed": 3})()
+        moved = initialization.stack_stats(3, 16, "tanh", "he", n_samples=8)
+        assert moved.activation_std == initialization.stack_stats(3, 16, "tanh", "he", n_samples=8, seed=3).activation_std
+        assert moved.activation_std != base.activation_std
+        assert initialization.residual_stream_std(2, 8) == initialization.residual_stream_std(2, 8, seed=3)
+    finally:
+        runtime._current = before
