@@ -1,4 +1,10 @@
-"""Checks for notebook 09 (RNN)."""
+"""Checks for notebook 09 (RNN).
+
+Each check computes the right answer from PyTorch itself (a real ``nn.GRU`` or ``nn.LSTM``), then
+compares the learner's answer with the typical wrong ones (``h_n`` laid out batch first, directions
+concatenated in ``h_n``, the backward half of ``output`` read at the last step, the second layer's
+input taken as ``input_size``, one bias vector instead of two...) and names the mistake it finds.
+"""
 
 from __future__ import annotations
 
@@ -6,71 +12,137 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 from course_utils import checks
 
-# --------------------------------------------------------------------------- 09.1 one RNN step
+# --------------------------------------------------------------------------- the layer of 09.1 and 09.4
+
+GRU_CONFIG = {"input_size": 8, "hidden_size": 12, "num_layers": 3, "bidirectional": True, "batch_first": True}
+GRU_INPUT_SHAPE = (5, 20, 8)  # (batch, time, features)
 
 
-def _rnn_case(seed: int, batch: int, n_in: int, hidden: int) -> tuple[tuple, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, n_in, generator=g)
-    h = torch.randn(batch, hidden, generator=g).tanh()
-    W_ih, W_hh = torch.randn(hidden, n_in, generator=g), torch.randn(hidden, hidden, generator=g) * 0.5
-    b_ih, b_hh = torch.randn(hidden, generator=g), torch.randn(hidden, generator=g)
-    expected = torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
-    return (x, h, W_ih, W_hh, b_ih, b_hh), expected
+def _gru_run() -> tuple[nn.GRU, torch.Tensor, torch.Tensor]:
+    """The exercises' GRU and its ``output``, ``h_n`` on a fixed input of GRU_INPUT_SHAPE."""
+    g = torch.Generator().manual_seed(9)
+    with torch.random.fork_rng():
+        torch.manual_seed(9)
+        gru = nn.GRU(**GRU_CONFIG)
+    with torch.no_grad():
+        output, h_n = gru(torch.randn(*GRU_INPUT_SHAPE, generator=g))
+    return gru, output, h_n
 
 
-def _rnn_step_hint(fn: Any, args: tuple) -> str | None:
-    """Name the typical mistake behind a wrong ``rnn_step`` from its answer on ``args``, if we recognise it."""
-    x, h, W_ih, W_hh, b_ih, b_hh = args
-    try:
-        got = fn(*(a.clone() for a in args))
-    except Exception as error:  # check_function reports it; a shape error gets its own hint
-        if "shape" in str(error) or "size" in str(error) or "mat1" in str(error):
-            return ("a shape error: the weights are stored as (out, in), so multiply by their transpose: "
-                    "x_t @ W_ih.T and h_prev @ W_hh.T.")
-        return None
-    pre = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
-    found = checks.first_mistake(got, [
-        (pre, None, "you forgot the tanh: h_t = tanh(...)."),
-        (torch.tanh(x @ W_ih.T + b_ih + b_hh), None, "the previous state is missing: add h_prev @ W_hh.T."),
-        (torch.tanh(x @ W_ih.T + h @ W_hh.T), None, "the biases are missing: add b_ih and b_hh."),
-        (torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T), None, "b_hh is missing: PyTorch adds both biases."),
-        (torch.sigmoid(pre), None, "an RNN cell uses tanh here, not the sigmoid."),
-    ], atol=1e-5)
-    return None if found is None else found[1]
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    """A shape given as a tuple, list or torch.Size of ints; None for anything else."""
+    if isinstance(value, torch.Size | tuple | list) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                            for v in value):
+        return tuple(value)
+    return None
 
 
-def check_1(rnn_step: Any) -> None:
-    """Exercise 09.1: h_t = tanh(x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh)."""
-    cases = [_rnn_case(0, 4, 3, 5), _rnn_case(1, 2, 6, 6)]
-    hint = _rnn_step_hint(rnn_step, cases[0][0])
-    checks.check_function("09.1", rnn_step, cases, atol=1e-5,
-                          hint=hint or "compare with the formula term by term: x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh.",
-                          success="your step matches the formula (and nn.RNN's cell).")
+# --------------------------------------------------------------------------- 09.1 predict the shapes
+
+SHAPE_KEYS = ("output", "h_n")
+
+
+def _shape_mistakes(key: str) -> list[tuple[Any, str, str | None]]:
+    batch, steps, _ = GRU_INPUT_SHAPE
+    hidden, layers = GRU_CONFIG["hidden_size"], GRU_CONFIG["num_layers"]
+    if key == "output":
+        return [
+            ((batch, steps, hidden), "output: that is one direction's width.",
+             "bidirectional=True concatenates the forward and backward states at every step: 2 · hidden_size."),
+            ((steps, batch, 2 * hidden), "output: time and batch are swapped.",
+             "with batch_first=True the output keeps the input's layout: (batch, time, ...)."),
+            ((batch, steps, 2 * hidden * layers), "output: it holds the top layer only, not every layer.",
+             "the lower layers' states feed the next layer; output shows the last layer's, both directions."),
+            ((layers * 2, batch, steps, hidden), "output: one tensor per layer is not what output holds.",
+             "output is the top layer's states at every step, both directions side by side."),
+        ]
+    return [
+        ((batch, layers * 2, hidden), "h_n: batch and layers·directions are swapped.",
+         "h_n ignores batch_first: it is always (num_layers · num_directions, batch, hidden_size)."),
+        ((layers, batch, 2 * hidden), "h_n: the two directions are not concatenated in h_n.",
+         "each layer and direction gets its own row: num_layers · 2 rows of hidden_size."),
+        ((layers, batch, hidden), "h_n: the backward directions are missing.",
+         "with bidirectional=True there is one row per layer AND per direction: num_layers · 2."),
+        ((2, batch, hidden), "h_n: only the directions are counted.",
+         "h_n keeps the last state of every layer, not only the top one: num_layers · 2 rows."),
+        ((layers * 2, batch, steps, hidden), "h_n: it holds only the final state, not every step.",
+         "every step's states are in output; h_n is (num_layers · num_directions, batch, hidden_size)."),
+        ((layers * 2, steps, hidden), "h_n: the batch dimension is missing or replaced by time.",
+         "h_n has one final state per sequence: (num_layers · num_directions, batch, hidden_size)."),
+    ]
+
+
+def check_1(shapes: Any) -> None:
+    """Exercise 09.1: the shapes of ``output`` and ``h_n`` of a 3-layer bidirectional GRU, batch first."""
+    ex = "09.1"
+    if checks.unanswered(ex, shapes, expect="dict", keys=SHAPE_KEYS):
+        return
+    _, output, h_n = _gru_run()
+    right = {"output": tuple(output.shape), "h_n": tuple(h_n.shape)}
+    for key in SHAPE_KEYS:
+        got = _as_shape(shapes[key])
+        if got is None:
+            return checks.failed(ex, f"{key}: {shapes[key]!r} is not a shape.",
+                                 "give each shape as a tuple of ints, such as (2, 3, 4).")
+        if got != right[key]:
+            found = checks.first_mistake(got, _shape_mistakes(key))
+            return checks.failed(ex, *(found or (
+                f"{key}: you said {got}, but it is not.",
+                "output is (batch, time, directions · hidden) with batch_first=True; "
+                "h_n is (layers · directions, batch, hidden), whatever batch_first says.")))
+    checks.passed(ex, f"output {right['output']} and h_n {right['h_n']}: output holds the top layer's two "
+                      "directions at every step, h_n the last state of each of the 6 layer-directions, "
+                      "batch in the middle whatever batch_first says.")
 
 
 # --------------------------------------------------------------------------- 09.2 LSTM parameters
 
-_LSTM_CASES = [((3, 5), 200), ((10, 20), 2_560), ((1, 1), 16), ((64, 128), 99_328)]
-_LSTM_MISTAKES: list[tuple[Callable[[int, int], int], str]] = [
-    (lambda i, h: 4 * (h * i + h * h + h), "PyTorch keeps TWO bias vectors per gate block (b_ih and b_hh)."),
-    (lambda i, h: 4 * (h * i + h * h), "you left out the biases: 2 · hidden_size per gate block."),
-    (lambda i, h: 3 * (h * i + h * h + 2 * h), "3 blocks is a GRU; an LSTM has four (input, forget, cell, output)."),
-    (lambda i, h: h * i + h * h + 2 * h, "that is a plain RNN; an LSTM has four blocks of weights (i, f, g, o)."),
-    (lambda i, h: 4 * (h * i + 2 * h), "the recurrent weights are missing: hidden_size × hidden_size per block."),
-    (lambda i, h: 4 * (i * i + h * h + 2 * h), "W_ih maps input_size to hidden_size: it is hidden_size × input_size."),
+_LSTM_CASES = [((3, 5, 1, False), 200), ((10, 20, 1, False), 2_560), ((1, 1, 1, False), 16),
+               ((64, 128, 1, False), 99_328), ((3, 5, 2, False), 440), ((3, 5, 1, True), 400),
+               ((3, 5, 2, True), 1_080), ((16, 32, 3, True), 62_976)]
+
+
+def _layer(d: int, h: int) -> int:
+    return 4 * (h * d + h * h + 2 * h)
+
+
+_LSTM_MISTAKES: list[tuple[Callable[..., int], str]] = [
+    (lambda i, h, n=1, b=False: (1 + b) * sum(4 * (h * (i if k == 0 else (1 + b) * h) + h * h + h) for k in range(n)),
+     "PyTorch keeps TWO bias vectors per gate block (b_ih and b_hh)."),
+    (lambda i, h, n=1, b=False: (1 + b) * sum(4 * (h * (i if k == 0 else (1 + b) * h) + h * h) for k in range(n)),
+     "you left out the biases: 2 · hidden_size per gate block."),
+    (lambda i, h, n=1, b=False: (1 + b) * n * _layer(i, h),
+     "the layers above the first read the layer below, not the input: their input size is "
+     "hidden_size · num_directions."),
+    (lambda i, h, n=1, b=False: (1 + b) * (_layer(i, h) + (n - 1) * _layer(h, h)),
+     "with bidirectional=True the next layer reads both directions side by side: its input is 2 · hidden_size."),
+    (lambda i, h, n=1, b=False: _layer(i, h) + sum(_layer((1 + b) * h, h) for _ in range(n - 1)),
+     "each direction has its own weights: count every layer twice when bidirectional=True."),
+    (lambda i, h, n=1, b=False: (1 + b) * _layer(i, h),
+     "every layer has its own weights: add the layers above the first (their input is hidden_size · directions)."),
+    (lambda i, h, n=1, b=False: 3 * (h * i + h * h + 2 * h), "3 blocks is a GRU; an LSTM has four (input, forget, cell, output)."),
+    (lambda i, h, n=1, b=False: h * i + h * h + 2 * h, "that is a plain RNN; an LSTM has four blocks of weights (i, f, g, o)."),
+    (lambda i, h, n=1, b=False: 4 * (h * i + 2 * h), "the recurrent weights are missing: hidden_size × hidden_size per block."),
+    (lambda i, h, n=1, b=False: 4 * (i * i + h * h + 2 * h), "W_ih maps input_size to hidden_size: it is hidden_size × input_size."),
 ]
 
 
 def check_2(lstm_params: Any) -> None:
-    """Exercise 09.2: 4 * (H*I + H*H + 2H)."""
-    hint = checks.match_mistake(lstm_params, _LSTM_MISTAKES, _LSTM_CASES)
-    checks.check_function("09.2", lstm_params, _LSTM_CASES,
-                          hint=hint or "compare with sum(p.numel() for p in nn.LSTM(i, h).parameters()).",
-                          success="your count matches nn.LSTM in all test cases.")
+    """Exercise 09.2: the parameters of nn.LSTM(input_size, hidden_size, num_layers, bidirectional=...)."""
+    exercise = "09.2"
+    if checks.unanswered(exercise, lstm_params, expect="function"):
+        return
+    one_layer = [case for case in _LSTM_CASES if case[0][2:] == (1, False)]
+    hint = checks.match_mistake(lstm_params, _LSTM_MISTAKES, _LSTM_CASES) or checks.match_mistake(
+        lstm_params, _LSTM_MISTAKES, one_layer)
+    checks.check_function(exercise, lstm_params, _LSTM_CASES,
+                          hint=hint or "compare with sum(p.numel() for p in nn.LSTM(i, h, num_layers=n, "
+                                       "bidirectional=b).parameters()) and its named_parameters().",
+                          success="your count matches nn.LSTM for 1 to 3 layers, one or two directions.")
 
 
 # --------------------------------------------------------------------------- 09.3 windows
@@ -123,30 +195,78 @@ def check_3(make_windows: Any) -> None:
     checks.failed(exercise, problem, hint or specific)
 
 
-# --------------------------------------------------------------------------- 09.4 temperature
+# --------------------------------------------------------------------------- 09.4 which row of h_n is which slice
+
+ROW_KEYS = ("output[:, -1, :12]", "output[:, 0, 12:]", "weight_hh_l1_reverse")
 
 
-def _temperature_cases() -> list[tuple[tuple, torch.Tensor]]:
-    g = torch.Generator().manual_seed(9)
-    logits = torch.randn(3, 6, generator=g) * 2
-    return [((logits, t), torch.softmax(logits / t, dim=-1)) for t in (0.5, 1.0, 2.0)]
+def h_n_rows() -> dict[str, int]:
+    """The rows of the exercises' ``h_n`` (indices 0-5) that equal two slices of ``output`` and one layer-direction.
+
+    Found by comparing tensors, not by the layout rule: the first two keys are the rows equal to those
+    slices of ``output``; the third is the row of the direction whose recurrent weights are
+    ``weight_hh_l1_reverse`` (recomputed by running that layer's backward direction alone).
+    """
+    gru, output, h_n = _gru_run()
+    hidden = GRU_CONFIG["hidden_size"]
+    rows = {}
+    for key, piece in (("output[:, -1, :12]", output[:, -1, :hidden]), ("output[:, 0, 12:]", output[:, 0, hidden:])):
+        rows[key] = next(r for r in range(len(h_n)) if torch.allclose(h_n[r], piece, atol=1e-6))
+    # Layer 1's backward direction alone: a one-layer GRU with its weights, run backwards in time over
+    # layer 0's output (both directions of layer 0, side by side, rebuilt from a two-direction layer).
+    x = torch.randn(*GRU_INPUT_SHAPE, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        layer0 = nn.GRU(GRU_CONFIG["input_size"], hidden, bidirectional=True, batch_first=True)
+        layer0.load_state_dict({k: v for k, v in gru.state_dict().items() if k.endswith(("_l0", "_l0_reverse"))})
+        below, _ = layer0(x)
+        back = nn.GRU(2 * hidden, hidden, batch_first=True)
+        back.load_state_dict({k.replace("_l1_reverse", "_l0"): v for k, v in gru.state_dict().items()
+                              if k.endswith("_l1_reverse")})
+        _, last = back(below.flip(1))
+    rows["weight_hh_l1_reverse"] = next(r for r in range(len(h_n)) if torch.allclose(h_n[r], last[0], atol=1e-5))
+    return rows
 
 
-def check_4(temperature_probs: Any) -> None:
-    """Exercise 09.4: softmax(logits / temperature, dim=-1)."""
-    cases = _temperature_cases()
-    logits, t = cases[0][0]
-    try:  # the typical mistakes are named from the answer on the first case
-        got = temperature_probs(logits.clone(), t)
-    except Exception:  # check_function reports a placeholder, NotImplementedError or a crash
-        got = None
-    _, hint = checks.first_mistake(got, [
-        (torch.softmax(logits * t, dim=-1), None,
-         "you multiplied by the temperature: divide the logits by it (τ < 1 must sharpen)."),
-        (torch.softmax(logits / t, dim=0), None, "softmax over the wrong dimension: normalise over the vocabulary, dim=-1."),
-        (logits / t, None, "you returned scaled logits: apply the softmax so each row sums to 1."),
-        (torch.softmax(logits, dim=-1) ** (1 / t), None,
-         "after raising probabilities to 1/τ, renormalise them; simpler: softmax(logits / τ)."),
-    ], atol=1e-6) or (None, "return torch.softmax(logits / temperature, dim=-1).")
-    checks.check_function("09.4", temperature_probs, cases, atol=1e-6, hint=hint,
-                          success="the right probabilities at τ = 0.5, 1 and 2.")
+_ROW_HINTS: dict[str, dict[int, str]] = {
+    "output[:, -1, :12]": {
+        2: "h_n is ordered layer by layer, forward then backward within each layer: the top layer's forward "
+           "direction is row 2 · 2 = 4 (h_n.view(3, 2, 5, 12)[2, 0]).",
+        0: "row 0 is the first layer; output comes from the top layer.",
+        5: "row 5 is the top layer's backward direction; the forward half [:12] ends its reading at the last step.",
+    },
+    "output[:, 0, 12:]": {
+        4: "row 4 is the top layer's forward direction; the half [12:] belongs to the backward direction.",
+        1: "row 1 is the first layer's backward direction; output comes from the top layer.",
+        2: "rows go layer by layer, forward then backward: the top layer's backward direction is row 2 · 2 + 1 = 5.",
+    },
+    "weight_hh_l1_reverse": {
+        4: "h_n is not all forward rows then all backward rows: within each layer forward comes first, then "
+           "backward, so layer 1 backward is row 2 · 1 + 1 = 3.",
+        2: "row 2 is layer 1's forward direction; _reverse names the backward one, the row after it: 2 · 1 + 1 = 3.",
+        1: "row 1 is layer 0's backward direction (weight_hh_l0_reverse); _l1 is the second layer.",
+        5: "row 5 is the top layer (l2); _l1 is the middle one.",
+    },
+}
+
+
+def check_4(rows: Any) -> None:
+    """Exercise 09.4: which row of the 3-layer bidirectional GRU's h_n is which slice or direction."""
+    ex = "09.4"
+    if checks.unanswered(ex, rows, expect="dict", keys=ROW_KEYS):
+        return
+    right = h_n_rows()
+    n_rows = 2 * GRU_CONFIG["num_layers"]
+    for key in ROW_KEYS:
+        value = checks.as_number(rows[key])
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or not -n_rows <= value < n_rows:
+            return checks.failed(ex, f"{key}: {rows[key]!r} is not a row of h_n.",
+                                 f"h_n has {n_rows} rows: give an index from 0 to {n_rows - 1} (or -{n_rows} to -1).")
+        value %= n_rows
+        if value != right[key]:
+            hint = _ROW_HINTS[key].get(value, "h_n's rows go layer by layer and, within a layer, forward (2·layer) "
+                                              "then backward (2·layer + 1).")
+            return checks.failed(ex, f"{key}: row {value} is not the one.", hint)
+    checks.passed(ex, "rows 4, 5 and 3: h_n.view(3, 2, batch, 12)[layer, direction], forward at the last step of "
+                      "output, backward at step 0.")

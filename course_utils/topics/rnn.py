@@ -1,7 +1,9 @@
-"""Helpers of notebook 09 (RNN): LSTM gate activations, sampling with a temperature, its picture and its widget.
+"""Helpers of notebook 09 (RNN): LSTM gate activations, the forget-gate bias, truncated-BPTT chunks, sampling
+with a temperature, its picture and its widget.
 
-``lstm_gates``, ``apply_temperature`` and ``next_char_figure`` are pure; ``TemperatureExplorer`` only wires a
-slider to them. The notebook's data (memory task, series, corpus) is in ``course_utils.data.sequences``.
+``lstm_gates``, ``tbptt_chunks``, ``apply_temperature`` and ``next_char_figure`` are pure; ``set_forget_bias``
+changes the LSTM it is given; ``TemperatureExplorer`` only wires a slider to them. The notebook's data is in
+``course_utils.data.sequences`` (memory task, series, ``CharVocab``) and ``course_utils.data.text`` (Shakespeare).
 """
 
 from __future__ import annotations
@@ -102,3 +104,50 @@ class TemperatureExplorer(Explorer):
             sample = self.sample_fn(t).replace("&", "&amp;").replace("<", "&lt;").replace("\n", " / ")
             text += f"<br><tt>{sample}</tt>"
         self.status.value = text
+
+
+def set_forget_bias(lstm: torch.nn.LSTM, value: float = 1.0) -> torch.nn.LSTM:
+    """Give every layer and direction of ``lstm`` a forget-gate bias of ``value``; returns ``lstm``.
+
+    PyTorch stores each layer's biases as ``bias_ih`` and ``bias_hh``, both (4H,) in the gate order
+    input, forget, cell, output, and adds them, so the forget gate's bias is the sum of the two slices
+    ``[H:2H]``. This sets ``bias_ih[H:2H] = value`` and ``bias_hh[H:2H] = 0``, so the sum is ``value``
+    (setting both to ``value`` would give ``2 * value``).
+    """
+    if not isinstance(lstm, torch.nn.LSTM):
+        raise ValueError(f"set_forget_bias needs an nn.LSTM; got {type(lstm).__name__} (a GRU has no forget gate).")
+    if not lstm.bias:
+        raise ValueError("this LSTM was built with bias=False: build it with bias=True to give the forget gate a bias.")
+    hidden = lstm.hidden_size
+    with torch.no_grad():
+        for name, parameter in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                parameter[hidden:2 * hidden] = value
+            elif name.startswith("bias_hh"):
+                parameter[hidden:2 * hidden] = 0.0
+    return lstm
+
+
+def tbptt_chunks(ids: torch.Tensor, n_streams: int, chunk: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Cut a 1-D id tensor into consecutive chunks for truncated backpropagation through time.
+
+    The text is divided into ``n_streams`` contiguous streams, one per batch row; chunk ``k`` is
+    ``(inputs, targets)``, each ``(n_streams, chunk)``, and row ``s`` of chunk ``k + 1`` continues row
+    ``s`` of chunk ``k`` exactly where it stopped, so a hidden state carried from chunk to chunk has
+    read everything before. Targets are the inputs shifted by one character. The few characters that
+    do not fill a whole chunk are left out.
+    """
+    if ids.dim() != 1 or ids.dtype != torch.int64:
+        raise ValueError(f"ids must be a 1-D int64 tensor; got {ids.dtype}, shape {tuple(ids.shape)}.")
+    if n_streams < 1 or chunk < 1:
+        raise ValueError(f"n_streams and chunk must be positive; got {n_streams} and {chunk}.")
+    per_stream = (len(ids) - 1) // n_streams
+    n_chunks = per_stream // chunk
+    if n_chunks < 1:
+        raise ValueError(f"a text of {len(ids)} ids is too short for {n_streams} streams of chunks of {chunk}: "
+                         "use fewer streams or shorter chunks.")
+    span = n_chunks * chunk
+    starts = torch.arange(n_streams) * per_stream
+    rows = starts[:, None] + torch.arange(span + 1)
+    streams = ids[rows]                                   # (n_streams, span + 1)
+    return [(streams[:, k:k + chunk], streams[:, k + 1:k + chunk + 1]) for k in range(0, span, chunk)]

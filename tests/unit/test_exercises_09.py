@@ -17,56 +17,75 @@ def not_implemented(*args):
 
 # --------------------------------------------------------------------------- 09.1
 
-
-def test_rnn_step_right(capsys):
-    def step(x, h, W_ih, W_hh, b_ih, b_hh):
-        return torch.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
-
-    assert "✅ Exercise 09.1 passed" in run(capsys, ex09.check_1, step)
+RIGHT_SHAPES = {"output": (5, 20, 24), "h_n": (6, 5, 12)}
 
 
-@pytest.mark.parametrize("step,words", [
-    (lambda x, h, Wi, Wh, bi, bh: x @ Wi.T + bi + h @ Wh.T + bh, "forgot the tanh"),
-    (lambda x, h, Wi, Wh, bi, bh: torch.tanh(x @ Wi.T + bi + bh), "previous state is missing"),
-    (lambda x, h, Wi, Wh, bi, bh: torch.tanh(x @ Wi.T + h @ Wh.T), "biases are missing"),
-    (lambda x, h, Wi, Wh, bi, bh: torch.tanh(x @ Wi.T + bi + h @ Wh.T), "b_hh is missing"),
-    (lambda x, h, Wi, Wh, bi, bh: torch.sigmoid(x @ Wi.T + bi + h @ Wh.T + bh), "not the sigmoid"),
-    (lambda x, h, Wi, Wh, bi, bh: torch.tanh(x @ Wi + bi + h @ Wh + bh), "transpose"),
+@pytest.mark.parametrize("shapes", [RIGHT_SHAPES, {"output": torch.Size([5, 20, 24]), "h_n": [6, 5, 12]}])
+def test_shapes_right(capsys, shapes):
+    assert "✅ Exercise 09.1 passed" in run(capsys, ex09.check_1, shapes)
+
+
+@pytest.mark.parametrize("key,wrong,words", [
+    ("output", (5, 20, 12), "2 · hidden_size"),
+    ("output", (20, 5, 24), "batch_first=True"),
+    ("output", (5, 20, 72), "top layer only"),
+    ("h_n", (5, 6, 12), "h_n ignores batch_first"),
+    ("h_n", (3, 5, 24), "not concatenated"),
+    ("h_n", (3, 5, 12), "backward directions are missing"),
+    ("h_n", (2, 5, 12), "every layer"),
+    ("h_n", (6, 5, 20, 12), "only the final state"),
+    ("h_n", (1, 2, 3), "whatever batch_first says"),
+    ("h_n", "6, 5, 12", "tuple of ints"),
 ])
-def test_rnn_step_mistakes_are_named(capsys, step, words):
-    out = run(capsys, ex09.check_1, step)
+def test_shape_mistakes_are_named(capsys, key, wrong, words):
+    out = run(capsys, ex09.check_1, {**RIGHT_SHAPES, key: wrong})
     assert "not right yet" in out and words in out
 
 
-def test_rnn_step_not_done(capsys):
-    assert "not done yet" in run(capsys, ex09.check_1, not_implemented)
+def test_shapes_not_done_and_malformed(capsys):
     assert "not done yet" in run(capsys, ex09.check_1, ...)
+    assert "not done yet" in run(capsys, ex09.check_1, {"output": ..., "h_n": (6, 5, 12)})
+    out = run(capsys, ex09.check_1, {"output": (5, 20, 24)})
+    assert "not right yet" in out and "'h_n' is missing" in out
 
 
 # --------------------------------------------------------------------------- 09.2
 
 
+def right_params(i, h, n=1, b=False):
+    directions = 2 if b else 1
+    return directions * sum(4 * (h * (i if k == 0 else directions * h) + h * h + 2 * h) for k in range(n))
+
+
 def test_lstm_params_right(capsys):
-    assert "✅ Exercise 09.2 passed" in run(capsys, ex09.check_2, lambda i, h: 4 * (h * i + h * h + 2 * h))
+    assert "✅ Exercise 09.2 passed" in run(capsys, ex09.check_2, right_params)
 
 
 @pytest.mark.parametrize("fn,words", [
-    (lambda i, h: 4 * (h * i + h * h + h), "TWO bias vectors"),
-    (lambda i, h: 4 * (h * i + h * h), "left out the biases"),
-    (lambda i, h: 3 * (h * i + h * h + 2 * h), "GRU"),
-    (lambda i, h: h * i + h * h + 2 * h, "plain RNN"),
-    (lambda i, h: 4 * (h * i + 2 * h), "recurrent weights are missing"),
-    (lambda i, h: 4 * (i * i + h * h + 2 * h), "hidden_size × input_size"),
-    (lambda i, h: 7, "nn.LSTM"),
+    (lambda i, h, n=1, b=False: right_params(i, h, n, b) - (1 + b) * n * 4 * h, "TWO bias vectors"),
+    (lambda i, h, n=1, b=False: right_params(i, h, n, b) - (1 + b) * n * 8 * h, "left out the biases"),
+    (lambda i, h, n=1, b=False: (1 + b) * n * right_params(i, h), "not the input"),
+    (lambda i, h, n=1, b=False: (1 + b) * (right_params(i, h) + (n - 1) * right_params(h, h)), "2 · hidden_size"),
+    (lambda i, h, n=1, b=False: right_params(i, h, n, b) // (1 + b) if n == 1 else
+     right_params(i, h) + (n - 1) * right_params((1 + b) * h, h), "each direction has its own weights"),
+    (lambda i, h, n=1, b=False: (1 + b) * right_params(i, h), "every layer has its own weights"),
+    (lambda i, h, n=1, b=False: 3 * (h * i + h * h + 2 * h), "GRU"),
+    (lambda i, h, n=1, b=False: h * i + h * h + 2 * h, "plain RNN"),
+    (lambda i, h, n=1, b=False: 4 * (h * i + 2 * h), "recurrent weights are missing"),
+    (lambda i, h, n=1, b=False: 4 * (i * i + h * h + 2 * h), "hidden_size × input_size"),
+    (lambda i, h, n=1, b=False: 4 * (h * i + h * h + h), "TWO bias vectors"),  # one layer only, one bias
+    (lambda i, h, n=1, b=False: 7, "named_parameters"),
 ])
 def test_lstm_params_mistakes_are_named(capsys, fn, words):
     out = run(capsys, ex09.check_2, fn)
     assert "not right yet" in out and words in out
 
 
-def test_lstm_params_not_done(capsys):
+def test_lstm_params_not_done_and_old_signature(capsys):
     assert "not done yet" in run(capsys, ex09.check_2, not_implemented)
     assert "not done yet" in run(capsys, ex09.check_2, ...)
+    out = run(capsys, ex09.check_2, lambda i, h: 4 * (h * i + h * h + 2 * h))  # num_layers, bidirectional missing
+    assert "not right yet" in out and "TypeError" in out
 
 
 # --------------------------------------------------------------------------- 09.3
@@ -103,23 +122,37 @@ def test_windows_errors_and_not_done(capsys):
 
 # --------------------------------------------------------------------------- 09.4
 
-
-def test_temperature_right(capsys):
-    assert "✅ Exercise 09.4 passed" in run(capsys, ex09.check_4, lambda z, t: torch.softmax(z / t, dim=-1))
+RIGHT_ROWS = {"output[:, -1, :12]": 4, "output[:, 0, 12:]": 5, "weight_hh_l1_reverse": 3}
 
 
-@pytest.mark.parametrize("fn,words", [
-    (lambda z, t: torch.softmax(z * t, dim=-1), "multiplied"),
-    (lambda z, t: torch.softmax(z / t, dim=0), "wrong dimension"),
-    (lambda z, t: z / t, "apply the softmax"),
-    (lambda z, t: torch.softmax(z, dim=-1) ** (1 / t), "renormalise"),
-    (lambda z, t: torch.softmax(z, dim=-1), "softmax(logits / temperature"),
+def test_rows_come_from_the_real_layer():
+    assert ex09.h_n_rows() == RIGHT_ROWS
+
+
+@pytest.mark.parametrize("rows", [RIGHT_ROWS, {"output[:, -1, :12]": -2, "output[:, 0, 12:]": -1,
+                                               "weight_hh_l1_reverse": torch.tensor(3)}])
+def test_rows_right(capsys, rows):
+    assert "✅ Exercise 09.4 passed" in run(capsys, ex09.check_4, rows)
+
+
+@pytest.mark.parametrize("key,wrong,words", [
+    ("output[:, -1, :12]", 2, "layer by layer"),
+    ("output[:, -1, :12]", 0, "first layer"),
+    ("output[:, -1, :12]", 5, "backward direction"),
+    ("output[:, 0, 12:]", 4, "forward direction"),
+    ("output[:, 0, 12:]", 1, "first layer's backward"),
+    ("weight_hh_l1_reverse", 4, "not all forward rows"),
+    ("weight_hh_l1_reverse", 2, "forward direction"),
+    ("weight_hh_l1_reverse", 1, "layer 0's backward"),
+    ("weight_hh_l1_reverse", 0, "2·layer + 1"),
+    ("weight_hh_l1_reverse", 6, "index from 0 to 5"),
+    ("weight_hh_l1_reverse", 2.5, "not a row"),
 ])
-def test_temperature_mistakes_are_named(capsys, fn, words):
-    out = run(capsys, ex09.check_4, fn)
+def test_row_mistakes_are_named(capsys, key, wrong, words):
+    out = run(capsys, ex09.check_4, {**RIGHT_ROWS, key: wrong})
     assert "not right yet" in out and words in out
 
 
-def test_temperature_not_done(capsys):
-    assert "not done yet" in run(capsys, ex09.check_4, not_implemented)
+def test_rows_not_done(capsys):
     assert "not done yet" in run(capsys, ex09.check_4, ...)
+    assert "not done yet" in run(capsys, ex09.check_4, {**RIGHT_ROWS, "output[:, 0, 12:]": ...})

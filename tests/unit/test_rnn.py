@@ -82,3 +82,46 @@ def test_lstm_gates_reject_wrong_layers_and_shapes():
         rnn.lstm_gates(torch.nn.LSTM(3, 5, num_layers=2, batch_first=True), torch.randn(2, 6, 3))
     with pytest.raises(ValueError, match="x must be"):
         rnn.lstm_gates(torch.nn.LSTM(3, 5, batch_first=True), torch.randn(2, 6, 4))
+
+
+def test_set_forget_bias_sets_the_sum_of_both_bias_slices():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    before = {name: p.detach().clone() for name, p in lstm.named_parameters()}
+    assert rnn.set_forget_bias(lstm, 1.0) is lstm
+    for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        ih, hh = getattr(lstm, f"bias_ih_{suffix}"), getattr(lstm, f"bias_hh_{suffix}")
+        torch.testing.assert_close(ih[4:8] + hh[4:8], torch.ones(4))
+        for gate in (slice(0, 4), slice(8, 16)):  # input, cell and output gates untouched
+            torch.testing.assert_close(ih[gate], before[f"bias_ih_{suffix}"][gate])
+            torch.testing.assert_close(hh[gate], before[f"bias_hh_{suffix}"][gate])
+    with torch.no_grad():  # zero input and zero state: the forget gate is exactly sigmoid(1)
+        gates = rnn.lstm_gates(rnn.set_forget_bias(torch.nn.LSTM(3, 4, batch_first=True)), torch.zeros(1, 1, 3))
+    torch.testing.assert_close(gates["forget"][0, 0], torch.sigmoid(torch.ones(4)))
+
+
+def test_set_forget_bias_rejects_other_layers():
+    with pytest.raises(ValueError, match="GRU has no forget gate"):
+        rnn.set_forget_bias(torch.nn.GRU(3, 4))
+    with pytest.raises(ValueError, match="bias=False"):
+        rnn.set_forget_bias(torch.nn.LSTM(3, 4, bias=False))
+
+
+def test_tbptt_chunks_continue_each_stream():
+    ids = torch.arange(103)
+    chunks = rnn.tbptt_chunks(ids, n_streams=4, chunk=5)
+    assert len(chunks) == 5 and all(x.shape == y.shape == (4, 5) for x, y in chunks)  # 25 ids per stream
+    inputs = torch.cat([x for x, _ in chunks], dim=1)
+    targets = torch.cat([y for _, y in chunks], dim=1)
+    torch.testing.assert_close(inputs[:, 1:], targets[:, :-1])       # targets = inputs shifted by one
+    torch.testing.assert_close(inputs, torch.arange(4)[:, None] * 25 + torch.arange(25))  # contiguous streams
+    assert chunks[1][0][2, 0] == chunks[0][0][2, -1] + 1              # chunk k+1 goes on where chunk k stopped
+
+
+def test_tbptt_chunks_reject_bad_input():
+    with pytest.raises(ValueError, match="1-D int64"):
+        rnn.tbptt_chunks(torch.zeros(50), 2, 5)
+    with pytest.raises(ValueError, match="too short"):
+        rnn.tbptt_chunks(torch.arange(20), 4, 10)
+    with pytest.raises(ValueError, match="positive"):
+        rnn.tbptt_chunks(torch.arange(20), 0, 10)
