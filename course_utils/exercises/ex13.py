@@ -1,4 +1,5 @@
-"""Checks for notebook 13 (compression): weight bytes, symmetric quantization, global pruning, shrinking."""
+"""Checks for notebook 13 (compression): weight bytes, symmetric quantization, global pruning, shrinking,
+sparse storage, the high-temperature limit of distillation."""
 
 from __future__ import annotations
 
@@ -40,23 +41,33 @@ def _reported(exercise: str, status: str, got: Any, error_hint: str) -> bool:
 
 
 def check_1(answer: Any) -> None:
-    """Exercise 13.1: bytes of the weight matrix of nn.Linear(512, 128) in float32 and in int8."""
-    expected = (512 * 128 * 4, 512 * 128 * 1)
-    hint = "a float32 value takes 4 bytes and an int8 value 1 byte; count only the 512 x 128 weight matrix."
-    if isinstance(answer, list | tuple) and len(answer) == 2:
+    """Exercise 13.1: bytes of the 512 x 128 weight matrix as float32, int8 per channel, int4 per group of 32."""
+    float32, int8_rows, int4_groups = 512 * 128 * 4, 512 * 128 + 128 * 4, 512 * 128 // 2 + (512 * 128 // 32) * 4
+    expected = (float32, int8_rows, int4_groups)
+    hint = ("count the codes and the scales separately: 4 bytes per float32 value, 1 per int8 code, half a byte per "
+            "int4 code, and 4 bytes per float32 scale (how many rows, how many groups of 32?).")
+    if isinstance(answer, list | tuple) and len(answer) == 3:
         answer = tuple(int(a) if isinstance(a, int | float) and float(a).is_integer() else a for a in answer)
-        leave_bias_out = "only the weight matrix was asked for: leave the 128 bias values out."
         _, hint = checks.first_mistake(answer, [
-            ((512 * 128, 512 * 128), None,
-             "you counted values, not bytes: multiply by the bytes per value (4 for float32, 1 for int8)."),
-            ((512 * 128 * 32, 512 * 128 * 8), None, "you counted bits: one byte is 8 bits."),
-            (((512 * 128 + 128) * 4, 512 * 128 + 128), None, leave_bias_out),
-            (((512 * 128 + 128) * 4, 512 * 128), None, leave_bias_out),
-            ((512 * 128 * 4, 512 * 128 * 4), None, "int8 means one byte per value, a quarter of float32."),
+            ((512 * 128, 512 * 128 + 128, 512 * 128 + 2048), None,
+             "you counted values, not bytes: 4 bytes per float32 value or scale, 1 per int8 code, 1/2 per int4 code."),
+            (lambda a: a[0] == 512 * 128 * 32, None, "you counted bits: one byte is 8 bits."),
+            (lambda a: a[1] == 512 * 128 and a[2] == 512 * 128 // 2, None,
+             "the scales are stored too: one float32 (4 bytes) per row for int8, one per group of 32 weights for int4."),
+            (lambda a: a[1] == 512 * 128 + 4, None,
+             "per channel means one scale per output row: 128 scales, not one for the tensor."),
+            (lambda a: a[2] == 512 * 128 + (512 * 128 // 32) * 4, None,
+             "two 4-bit codes share one byte: the codes take 65,536 / 2 bytes."),
+            (lambda a: a[2] == 512 * 128 // 2 + 128 * 4, None,
+             "a group is 32 consecutive weights of a row, so each row of 512 has 16 groups: 2,048 scales in all."),
+            (lambda a: a[2] == 512 * 128 // 2 + (512 * 128 // 32), None, "each scale is a float32: 4 bytes, not 1."),
         ]) or (None, hint)
     elif not checks.is_placeholder(answer):
-        hint = "answer with a pair: (float32_bytes, int8_bytes)."
-    checks.check_value("13.1", answer, expected, hint=hint)
+        hint = "answer with three numbers: (float32_bytes, int8_per_channel_bytes, int4_group_bytes)."
+    bits = 8 * int4_groups / (512 * 128)
+    checks.check_value("13.1", answer, expected, hint=hint,
+                       success=f"{expected} is right: the int4 file costs {bits:.0f} bits per weight, not 4, "
+                               "because every 32 codes carry a 32-bit scale.")
 
 
 # --------------------------------------------------------------------------- 13.2 symmetric quantization
@@ -88,8 +99,9 @@ def _symmetric_mistakes(x: torch.Tensor, bits: int) -> list[tuple[torch.Tensor, 
     ]
 
 
-def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
-    """Exercise 13.2: ``symmetric_fake_quantize(x, bits)``."""
+def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor], distinct_at_3_bits: Any = ...) -> None:
+    """Exercise 13.2: ``symmetric_fake_quantize(x, bits)`` and the predicted number of values at 3 bits."""
+    exercise = "13.2"
     generator = torch.Generator().manual_seed(13)
     cases = []
     for bits in (8, 4, 3):
@@ -98,10 +110,33 @@ def check_2(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     x, bits = cases[1][0]
     status, got = _call(fn, x.clone(), bits)  # check_function reports a placeholder, "todo" or a crash
     _, hint = checks.first_mistake(got if status == "ok" else None, _symmetric_mistakes(x, bits), atol=1e-6) or (
-        None, "scale = max|x| / (2**(bits-1) - 1); q = clamp(round(x / scale), -q_max, q_max); return q * scale.")
-    checks.check_function("13.2", fn, cases, atol=1e-6, hint=hint,
-                          success="your quantizer matches the reference at 8, 4 and 3 bits; at 3 bits it "
-                                  "has at most 7 values, -3s to 3s (q_max = 3).")
+        None, "which scale s puts max|x| exactly on the outermost code q_max? With z = 0, round x / s, clamp the "
+              "codes to the symmetric range, and map them back as in the affine formulas.")
+    if checks.is_placeholder(fn) or status != "ok":  # not written yet, or it raised: check_function says which
+        checks.check_function(exercise, fn, cases, atol=1e-6, hint=hint)
+        return
+    if checks.is_placeholder(distinct_at_3_bits):
+        checks.not_done(exercise, "write your prediction too: distinct_at_3_bits = how many values the 3-bit "
+                                  "result can take.")
+        return
+    many = torch.randn(2000, generator=generator)
+    try:
+        used = len(torch.unique(torch.as_tensor(fn(many.clone(), 3))))
+    except Exception:  # check_function below reports the crash
+        used = None
+    if not isinstance(distinct_at_3_bits, int) or isinstance(distinct_at_3_bits, bool) or distinct_at_3_bits != 7:
+        _, prediction_hint = checks.first_mistake(distinct_at_3_bits, [
+            (8, None, "2**3 = 8 codes exist, but the symmetric range leaves the most negative one (-4) unused."),
+            (3, None, "q_max = 3 is the largest code: count the negative codes and 0 as well."),
+            (6, None, "0 is a level too (it is why the zero-point exists)."),
+            (4, None, "that is the number of non-negative levels; the negative ones count too."),
+        ]) or (None, f"your own function used {used} distinct values on 2,000 random numbers at 3 bits.")
+        checks.failed(exercise, f"your prediction {distinct_at_3_bits!r} is not the number of levels at 3 bits.",
+                      prediction_hint)
+        return
+    checks.check_function(exercise, fn, cases, atol=1e-6, hint=hint,
+                          success=f"your quantizer matches the reference at 8, 4 and 3 bits, and at 3 bits it used "
+                                  f"{used} values (-3s to 3s), as you predicted.")
 
 
 # --------------------------------------------------------------------------- 13.3 global pruning
@@ -252,3 +287,108 @@ def check_4(fn: Callable[[nn.Linear, nn.Linear], tuple[nn.Linear, nn.Linear]]) -
     else:
         hint = "the outputs differ input by input: check that fc1 keeps rows and fc2 keeps the same COLUMNS."
     checks.failed(exercise, "the smaller pair does not compute what the pruned pair computed.", hint)
+
+
+# --------------------------------------------------------------------------- 13.5 sparse storage
+
+
+def break_even_reference(rows: int = 128, cols: int = 512) -> tuple[float, float]:
+    """Sparsity above which the arrays of COO and CSR (float32 values, int64 indices) take fewer bytes than dense.
+
+    Dense: ``4 * rows * cols``. COO: ``(4 + 8 + 8) * nnz``. CSR: ``(4 + 8) * nnz + 8 * (rows + 1)``
+    (values, column indices, row pointers).
+    """
+    dense = 4 * rows * cols
+    coo_density = dense / 20 / (rows * cols)
+    csr_density = (dense - 8 * (rows + 1)) / 12 / (rows * cols)
+    return 1 - coo_density, 1 - csr_density
+
+
+def check_5(answer: Any) -> None:
+    """Exercise 13.5: the break-even sparsities ``(coo, csr)`` of a 128 x 512 float32 weight."""
+    exercise = "13.5"
+    coo, csr = break_even_reference()
+    if checks.is_placeholder(answer):
+        checks.not_done(exercise)
+        return
+    if not (isinstance(answer, list | tuple) and len(answer) == 2
+            and all(isinstance(a, int | float) and not isinstance(a, bool) for a in answer)):
+        checks.failed(exercise, "answer with two fractions of zeros: (coo_break_even, csr_break_even).")
+        return
+    got = tuple(float(a) for a in answer)
+    if abs(got[0] - coo) <= 6e-4 and abs(got[1] - csr) <= 6e-4:   # three decimals
+        checks.passed(exercise, f"COO breaks even at {coo:.3f} zeros, CSR at {csr:.3f}: CSR's row pointers "
+                                "replace one index per value.")
+        return
+    _, hint = checks.first_mistake(got, [
+        (lambda a: abs(a[0] - (1 - coo)) < 0.01 or abs(a[1] - (1 - csr)) < 0.01, None,
+         "that is the fraction of non-zeros at break-even; the question asks for the fraction of zeros."),
+        (lambda a: abs(a[0] - 2 / 3) < 0.01, None,
+         "COO stores two indices per value (row and column), each an int64: 4 + 8 + 8 = 20 bytes per non-zero."),
+        (lambda a: abs(a[0] - 0.6) < 0.01 or abs(a[0] - 0.5) < 0.01, None,
+         "torch's sparse indices are int64 (8 bytes each), not int32."),
+        (lambda a: abs(a[0] - coo) <= 6e-4 and abs(a[1] - 2 / 3) < 6e-4, None,
+         "close: CSR also stores rows + 1 row pointers (int64) whatever the sparsity; they move the break-even a "
+         "little."),
+        (lambda a: abs(a[0] - coo) <= 6e-4, None,
+         "COO is right. CSR keeps one int64 column index per value (12 bytes with the value) plus rows + 1 row "
+         "pointers of 8 bytes."),
+    ]) or (None, "dense costs 4 bytes per weight whether zero or not; write each format's bytes as a function of "
+                 "the number of non-zeros and solve for equality.")
+    checks.failed(exercise, f"{answer!r} are not the break-even sparsities.", hint)
+
+
+# --------------------------------------------------------------------------- 13.6 the high-temperature limit
+
+
+def high_temperature_gradient_reference(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """The T -> infinity limit of d soft_target_loss / d student logits: logit matching.
+
+    ``((z - mean z) - (v - mean v)) / (classes * batch)``.
+    """
+    z, v = student_logits.detach(), teacher_logits.detach()
+    batch, classes = z.shape
+    return ((z - z.mean(dim=1, keepdim=True)) - (v - v.mean(dim=1, keepdim=True))) / (classes * batch)
+
+
+def check_6(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 13.6: ``high_temperature_gradient(student_logits, teacher_logits)``, checked against autograd at T = 10^4."""
+    from course_utils.topics.compression import soft_target_loss
+
+    exercise = "13.6"
+    if checks.unanswered(exercise, fn):
+        return
+    generator = torch.Generator().manual_seed(6)
+    z = (torch.randn(6, 10, generator=generator) + 2.0).double()    # the two sets of logits have different means
+    v = (3 * torch.randn(6, 10, generator=generator) - 1.0).double()
+    leaf = z.clone().requires_grad_(True)
+    soft_target_loss(leaf, v, 1e4).backward()       # float64: the remaining gap is the O(1/T) term, about 5e-5
+    expected = leaf.grad
+    status, got = _call(fn, z.clone(), v.clone())
+    if _reported(exercise, status, got, "expand exp(z / T) = 1 + z / T for large T in the softmax, then take "
+                 "T * (p_student - p_teacher) / batch."):
+        return
+    if not isinstance(got, torch.Tensor) or got.shape != z.shape:
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+        checks.failed(exercise, f"return one gradient per logit, shaped {tuple(z.shape)}; got {shape}.")
+        return
+    got = got.detach().double()
+    if checks.close(got, expected, atol=5e-4):
+        checks.passed(exercise, "your limit matches autograd at T = 10,000: at high temperature distillation is "
+                                "matching the centred logits with a squared error.")
+        return
+    batch, classes = z.shape
+    centred = (z - z.mean(1, keepdim=True)) - (v - v.mean(1, keepdim=True))
+    _, hint = checks.first_mistake(got, [
+        (torch.zeros_like(z), None, "the T**2 factor in the loss cancels the 1/T**2 shrinkage: the limit is not 0."),
+        (-expected, None, "the sign: the gradient pushes the student's logits towards the teacher's, "
+                          "so it is (student - teacher), not (teacher - student)."),
+        ((z - v) / (classes * batch), None,
+         "centre each row: softmax ignores a constant added to all logits, so only z - mean(z) and "
+         "v - mean(v) can matter."),
+        (centred / batch, None, "each softened probability is about 1/K + (z_i - mean z) / (K T): divide by "
+                                "the number of classes K too."),
+        (centred / classes, None, "the loss is averaged over the batch: divide by the batch size as well."),
+    ], atol=5e-4) or (None, "for large T, p_i is about (1 + z_i / T) / (K + sum_j z_j / T); keep the "
+                                       "terms of order 1/T.")
+    checks.failed(exercise, "your gradient differs from autograd's at T = 10,000.", hint)

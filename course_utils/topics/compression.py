@@ -7,9 +7,10 @@ Pure helpers (no global state) plus one thin widget shell, ``BitWidthExplorer``:
   ``per_channel_fake_quantize``, ``dynamic_int8_linear`` (what ``quantize_dynamic`` computes inside a
   ``Linear``, written out), ``quantized_engine`` and ``quantized_kernels_allowed`` for static int8;
 * sensitivity: ``weight_layer_names``, ``quantize_one_layer``, ``prune_one_layer``;
-* measuring: ``state_dict_bytes``, ``linear_weight_bytes``, ``median_latency``, ``format_timed``;
+* measuring: ``state_dict_bytes``, ``linear_weight_bytes``, ``median_latency``, ``format_timed``,
+  ``format_ratio``, ``timing_noise`` (the same call timed against itself);
 * pruning: ``magnitude_mask``, ``sparsity``;
-* distillation: ``soft_target_loss``, ``distillation_loss``;
+* distillation: ``soft_target_loss``, ``distillation_loss``, ``ranking_auc``;
 * pictures: ``bit_width_figure``, ``student_comparison_figure``, ``results_table``, ``results_figure``.
 """
 
@@ -87,9 +88,11 @@ def fake_quantize(x: torch.Tensor, bits: int = 8, signed: bool = True) -> torch.
     return dequantize(quantize(x, scale, zero_point, bits, signed), scale, zero_point)
 
 
-def rms_error_by_bits(x: torch.Tensor, bits: Iterable[int] = range(2, 9)) -> dict[int, float]:
-    """Root-mean-square error of ``fake_quantize(x, b)`` for each bit width ``b``."""
-    return {b: float((fake_quantize(x, b) - x).pow(2).mean().sqrt()) for b in bits}
+def rms_error_by_bits(x: torch.Tensor, bits: Iterable[int] = range(2, 9),
+                      scheme: str = "per_tensor_affine") -> dict[int, float]:
+    """Root-mean-square rounding error for each bit width ``b`` under one of ``SCHEMES``."""
+    x = x.detach()
+    return {b: float((fake_quantize_weight(x, b, scheme) - x).pow(2).mean().sqrt()) for b in bits}
 
 
 def per_channel_qparams(weight: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -339,6 +342,26 @@ def format_timed(seconds: float) -> str:
     return f"{seconds:.3f} s (timed)"
 
 
+def format_ratio(ratio: float) -> str:
+    """A ratio of two measured durations as ``'1.05× (timed)'``; the nbval sanitizer masks this form."""
+    if not isinstance(ratio, int | float) or ratio < 0 or not math.isfinite(ratio):
+        raise ValueError(f"a ratio of durations must be a non-negative finite number; got {ratio!r}.")
+    return f"{ratio:.2f}× (timed)"
+
+
+def timing_noise(fn: Callable[[], object], rounds: int = 5, repeats: int = 20,
+                 timer: Callable[[], float] = time.perf_counter) -> list[float]:
+    """Ratios ``median_latency(fn) / median_latency(fn)`` of the very same call, ``rounds`` times.
+
+    Both medians time the same work, so their ratio would be 1.00 on a quiet machine: its spread is
+    the noise against which a timing ratio of two different models must be read.
+    """
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be a positive int; got {rounds!r}.")
+    return [median_latency(fn, repeats=repeats, timer=timer) / median_latency(fn, repeats=repeats, timer=timer)
+            for _ in range(rounds)]
+
+
 # --------------------------------------------------------------------------- pruning
 
 
@@ -399,6 +422,22 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     return alpha * soft_target_loss(student_logits, teacher_logits, T) + (1 - alpha) * hard
 
 
+def ranking_auc(scores: torch.Tensor, positive: torch.Tensor) -> float:
+    """Probability that a random positive example scores above a random negative one (ties count half).
+
+    ``scores`` (N,) and a boolean ``positive`` (N,): 1.0 means the score separates the two groups
+    perfectly, 0.5 means it knows nothing. Used to ask whether an output unit responds to a class.
+    """
+    scores, positive = scores.detach().flatten().double(), positive.flatten().bool()
+    if scores.shape != positive.shape:
+        raise ValueError(f"scores and positive need the same length; got {scores.numel()} and {positive.numel()}.")
+    pos, neg = scores[positive], scores[~positive]
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("ranking_auc needs at least one positive and one negative example.")
+    above = (pos[:, None] > neg[None, :]).double().mean() + 0.5 * (pos[:, None] == neg[None, :]).double().mean()
+    return float(above)
+
+
 # --------------------------------------------------------------------------- pictures
 
 
@@ -425,25 +464,38 @@ def student_comparison_figure(accuracies: Mapping[str, Sequence[float]], teacher
     return fig
 
 
-def bit_width_figure(weights: torch.Tensor, bits: int, all_bits: Sequence[int] = tuple(range(2, 9))) -> Figure:
-    """Three panels: the weights with the quantization grid, the rounding error, the error per bit width."""
-    w = weights.detach().flatten().to(torch.float32)
-    scale, zero_point = affine_qparams(w, bits)
-    w_hat = dequantize(quantize(w, scale, zero_point, bits), scale, zero_point)
-    error = (w_hat - w).numpy()
-    errors = rms_error_by_bits(w, all_bits)
+def bit_width_figure(weights: torch.Tensor, bits: int, all_bits: Sequence[int] = tuple(range(2, 9)),
+                     scheme: str = "per_tensor_affine") -> Figure:
+    """Three panels: the weights with the quantization grid, the rounding error, the error per bit width.
+
+    ``scheme`` is one of ``SCHEMES``; per channel needs a weight with output channels first, and the
+    left panel then draws the levels of the channel with the largest weights (each row has its own).
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme is one of {SCHEMES}; got {scheme!r}.")
+    w = weights.detach().to(torch.float32)
+    if scheme == "per_channel_symmetric" and w.dim() < 2:
+        raise ValueError("per-channel quantization needs a weight with output channels first (2 or more dimensions).")
+    error = (fake_quantize_weight(w, bits, scheme) - w).flatten().numpy()
+    errors = rms_error_by_bits(w, all_bits, scheme=scheme)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3))
     ax = axes[0]
-    ax.hist(w.numpy(), bins=80, color="tab:blue", alpha=0.7)
-    q_min, q_max = qrange(bits)
-    if 2**bits <= 64:
-        levels = dequantize(torch.arange(q_min, q_max + 1), scale, zero_point).numpy()
-        ax.vlines(levels, 0, 1, transform=ax.get_xaxis_transform(), colors="tab:red", lw=0.6, alpha=0.6)
-    ax.set_title(f"weights and the {2**bits} levels of {bits} bits", fontsize=9)
+    ax.hist(w.flatten().numpy(), bins=80, color="tab:blue", alpha=0.7)
+    if scheme == "per_tensor_affine":
+        scale, zero_point = affine_qparams(w, bits)
+        q_min, q_max = qrange(bits)
+        levels = dequantize(torch.arange(q_min, q_max + 1), scale, zero_point)
+    else:
+        _, q_max = qrange(bits)
+        scale = float(w.abs().max()) / q_max       # per tensor, or the widest row per channel
+        levels = torch.arange(-q_max, q_max + 1) * scale
+    if len(levels) <= 64:
+        ax.vlines(levels.numpy(), 0, 1, transform=ax.get_xaxis_transform(), colors="tab:red", lw=0.6, alpha=0.6)
+    ax.set_title(f"weights and the {len(levels)} levels of {bits} bits", fontsize=9)
     ax.set_xlabel("weight value")
     ax = axes[1]
     ax.hist(error, bins=60, color="tab:orange")
-    ax.set_title(f"rounding error (scale = {scale:.2e})", fontsize=9)
+    ax.set_title(f"rounding error ({scheme.replace('_', ' ')})", fontsize=9)
     ax.set_xlabel("dequantized - original")
     ax = axes[2]
     ax.semilogy(list(errors), list(errors.values()), "o-", color="tab:gray", ms=4)
@@ -455,36 +507,41 @@ def bit_width_figure(weights: torch.Tensor, bits: int, all_bits: Sequence[int] =
 
 
 class BitWidthExplorer(Explorer):
-    """Slider (2-8 bits) -> ``bit_width_figure`` and a status line, optionally with a model's accuracy.
+    """Slider (2-8 bits) and a scheme menu -> ``bit_width_figure`` and a status line with a model's accuracy.
 
-    ``accuracy_at(bits)`` (optional) returns the test accuracy of the model with every weight at
-    that bit width; it should be fast (an evaluation, not a training run). ``show()`` displays it;
-    tests read ``.redraws``, ``.fig`` and ``.status.value``.
+    ``accuracy_at(bits, scheme)`` (optional) returns the test accuracy of the model with every weight at
+    that bit width under that scheme; it should be fast (a look-up or an evaluation, not a training run).
+    ``show()`` displays it; tests read ``.redraws``, ``.fig`` and ``.status.value``.
     """
 
-    description = "a bit-width slider (2 to 8 bits)"
+    description = "a bit-width slider (2 to 8 bits) and a menu of quantization schemes"
 
-    def __init__(self, weights: torch.Tensor, bits: int = 4, accuracy_at: Callable[[int], float] | None = None) -> None:
+    def __init__(self, weights: torch.Tensor, bits: int = 4, accuracy_at: Callable[[int, str], float] | None = None,
+                 scheme: str = "per_tensor_affine") -> None:
         import ipywidgets as w
 
         qrange(bits)
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme is one of {SCHEMES}; got {scheme!r}.")
         self.weights = weights.detach()
         self.accuracy_at = accuracy_at
         self.slider = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
-        self.start(self.slider)
+        self.scheme = w.Dropdown(options=list(SCHEMES), value=scheme, description="scheme")
+        self.start((self.slider, self.scheme))
 
-    def status_text(self, bits: int) -> str:
-        rms = rms_error_by_bits(self.weights, [bits])[bits]
-        text = f"{bits} bits: {2**bits} levels, RMS error {rms:.2e}"
+    def status_text(self, bits: int, scheme: str) -> str:
+        rms = rms_error_by_bits(self.weights, [bits], scheme=scheme)[bits]
+        levels = 2**bits if scheme == "per_tensor_affine" else 2**bits - 1
+        text = f"{bits} bits, {scheme}: {levels} levels, RMS error {rms:.2e}"
         if self.accuracy_at is not None:
-            text += f", test accuracy with all weights at {bits} bits: {self.accuracy_at(bits):.4f}"
+            text += f", test accuracy with all weights this way: {self.accuracy_at(bits, scheme):.4f}"
         return text
 
     def figure(self) -> Figure:
-        return bit_width_figure(self.weights, self.slider.value)
+        return bit_width_figure(self.weights, self.slider.value, scheme=self.scheme.value)
 
     def on_redraw(self) -> None:
-        self.status.value = self.status_text(self.slider.value)
+        self.status.value = self.status_text(self.slider.value, self.scheme.value)
 
 
 @dataclass(frozen=True)
@@ -498,15 +555,20 @@ class Row:
 
 
 def results_table(rows: Sequence[Row]) -> str:
-    """The rows as an aligned text table; latencies in the sanitizable ``(timed)`` form."""
+    """The rows as an aligned text table; latencies in the sanitizable ``(timed)`` form.
+
+    The last column is each latency divided by the first row's (``1.00× (timed)`` for the first row),
+    the form in which timings are compared with their noise.
+    """
     if not rows:
         raise ValueError("results_table got no rows.")
     width = max(len(r.name) for r in rows)
-    lines = [f"{'model':<{width}}  {'size (bytes)':>12}  {'size (kB)':>9}  {'accuracy':>8}  latency (batch of 1)"]
+    lines = [f"{'model':<{width}}  {'size (bytes)':>12}  {'size (kB)':>9}  {'accuracy':>8}  "
+             f"latency (batch of 1), and / first row"]
     for r in rows:
         lines.append(
             f"{r.name:<{width}}  {r.size_bytes:>12d}  {r.size_bytes / 1000:>9.1f}  {r.accuracy:>8.4f}  "
-            f"{format_timed(r.latency_s)}"
+            f"{format_timed(r.latency_s)}  {format_ratio(r.latency_s / rows[0].latency_s)}"
         )
     return "\n".join(lines)
 

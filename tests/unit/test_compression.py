@@ -227,22 +227,66 @@ def test_bit_width_figure():
 
 
 def test_bit_width_explorer_redraws_on_slider_change():
-    explorer = C.BitWidthExplorer(torch.randn(300), bits=4, accuracy_at=lambda b: b / 10)
-    assert explorer.status.value.startswith("4 bits: 16 levels")
-    assert "at 4 bits: 0.4000" in explorer.status.value
+    explorer = C.BitWidthExplorer(torch.randn(300), bits=4, accuracy_at=lambda b, scheme: b / 10)
+    assert explorer.status.value.startswith("4 bits, per_tensor_affine: 16 levels")
+    assert "this way: 0.4000" in explorer.status.value
     explorer.slider.value = 6
     assert explorer.redraws == 1
     assert "64 levels of 6 bits" in explorer.fig.axes[0].get_title()
-    assert explorer.status.value.startswith("6 bits: 64 levels")
+    assert explorer.status.value.startswith("6 bits, per_tensor_affine: 64 levels")
     explorer.slider.value = 20  # clamped by the slider to its maximum
     assert explorer.slider.value == 8 and explorer.redraws == 2
     plt.close("all")
+
+
+def test_bit_width_explorer_scheme_menu():
+    weights = torch.randn(16, 40) * torch.linspace(0.05, 1.0, 16)[:, None]     # rows of very different size
+    seen = []
+    explorer = C.BitWidthExplorer(weights, bits=2, accuracy_at=lambda b, scheme: seen.append((b, scheme)) or 0.5)
+    assert seen == [(2, "per_tensor_affine")]
+    explorer.scheme.value = "per_channel_symmetric"
+    assert explorer.redraws == 1 and seen[-1] == (2, "per_channel_symmetric")
+    assert explorer.status.value.startswith("2 bits, per_channel_symmetric: 3 levels")
+    assert "3 levels of 2 bits" in explorer.fig.axes[0].get_title()
+    assert "per channel symmetric" in explorer.fig.axes[1].get_title()
+    rms = {s: C.rms_error_by_bits(weights, [2], scheme=s)[2] for s in C.SCHEMES}
+    assert rms["per_channel_symmetric"] < rms["per_tensor_symmetric"]
+    plt.close("all")
+    with pytest.raises(ValueError, match="scheme"):
+        C.BitWidthExplorer(weights, scheme="per_row")
+    with pytest.raises(ValueError, match="output channels first"):
+        C.bit_width_figure(torch.randn(30), 3, scheme="per_channel_symmetric")
+
+
+def test_format_ratio_and_timing_noise():
+    import re
+
+    pattern = re.compile(r"(\b\d+(\.\d+)? ?×|\bnever) \(timed\)")  # the nbval sanitizer's ratio pattern
+    assert C.format_ratio(1.049) == "1.05× (timed)" and pattern.fullmatch(C.format_ratio(0.5))
+    with pytest.raises(ValueError, match="non-negative"):
+        C.format_ratio(float("nan"))
+    clock = iter(float(t) for t in range(1000))               # every call takes exactly one tick
+    assert C.timing_noise(lambda: None, rounds=3, repeats=4, timer=lambda: next(clock)) == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="rounds"):
+        C.timing_noise(lambda: None, rounds=0)
+
+
+def test_ranking_auc():
+    scores = torch.tensor([0.9, 0.8, 0.1, 0.2, 0.5])
+    assert C.ranking_auc(scores, torch.tensor([True, True, False, False, False])) == 1.0
+    assert C.ranking_auc(scores, torch.tensor([False, False, True, True, False])) == 0.0
+    assert C.ranking_auc(torch.zeros(4), torch.tensor([True, False, True, False])) == 0.5   # ties count half
+    with pytest.raises(ValueError, match="positive and one negative"):
+        C.ranking_auc(scores, torch.ones(5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="same length"):
+        C.ranking_auc(scores, torch.ones(3, dtype=torch.bool))
 
 
 def test_results_table_and_figure():
     rows = [C.Row("big", 300_000, 0.001, 0.98), C.Row("small", 12_000, 0.0001, 0.95)]
     table = C.results_table(rows)
     assert "big" in table and "300000" in table and "0.9500" in table and "(timed)" in table
+    assert "1.00× (timed)" in table and "0.10× (timed)" in table         # latency / first row
     fig = C.results_figure(rows)
     assert len(fig.axes) == 3
     plt.close(fig)

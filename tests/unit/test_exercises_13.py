@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 import torch.nn.utils.prune as prune
@@ -9,14 +10,18 @@ from course_utils.exercises import ex13
 
 
 def test_13_1_right_answer(capsys):
-    ex13.check_1((262144, 65536))
-    assert "✅ Exercise 13.1 passed" in capsys.readouterr().out
+    ex13.check_1((262144, 66048, 40960))
+    out = capsys.readouterr().out
+    assert "✅ Exercise 13.1 passed" in out and "5 bits per weight" in out
 
 
 def test_13_1_typical_mistakes(capsys):
-    for answer, words in [((65536, 65536), "values, not bytes"), ((2097152, 524288), "counted bits"),
-                          ((262656, 65536), "leave the 128 bias"), ((262144, 262144), "one byte per value"),
-                          (262144, "a pair")]:
+    for answer, words in [((65536, 65664, 67584), "values, not bytes"), ((2097152, 66048, 40960), "counted bits"),
+                          ((262144, 65536, 32768), "scales are stored too"),
+                          ((262144, 65540, 40960), "one scale per output row"),
+                          ((262144, 66048, 73728), "two 4-bit codes share one byte"),
+                          ((262144, 66048, 33280), "16 groups"), ((262144, 66048, 34816), "4 bytes, not 1"),
+                          ((262144, 65536), "three numbers")]:
         ex13.check_1(answer)
         out = capsys.readouterr().out
         assert "not right yet" in out and words in out, (answer, out)
@@ -37,8 +42,31 @@ def right_symmetric(x, bits):
 
 
 def test_13_2_right_answer(capsys):
-    ex13.check_2(right_symmetric)
-    assert "✅ Exercise 13.2 passed" in capsys.readouterr().out
+    ex13.check_2(right_symmetric, 7)
+    out = capsys.readouterr().out
+    assert "✅ Exercise 13.2 passed" in out and "used 7 values" in out
+
+
+def test_13_2_prediction_is_checked(capsys):
+    for prediction, words in [(8, "leaves the most negative one"), (3, "count the negative codes"),
+                              (6, "0 is a level too"), (5, "your own function used 7")]:
+        ex13.check_2(right_symmetric, prediction)
+        out = capsys.readouterr().out
+        assert "not right yet" in out and words in out, (prediction, out)
+    ex13.check_2(right_symmetric)          # the prediction left as ...
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "distinct_at_3_bits" in out
+
+
+def test_13_2_fallback_hint_does_not_give_the_code(capsys):
+    def wrong_clamp(x, bits):
+        q_max = 2 ** (bits - 1) - 1
+        scale = x.abs().max() / q_max
+        return torch.clamp(torch.round(x / scale), -q_max, q_max - 1) * scale
+
+    ex13.check_2(wrong_clamp, 7)
+    out = capsys.readouterr().out
+    assert "not right yet" in out and "return q * scale" not in out and "outermost code" in out
 
 
 def test_13_2_typical_mistakes(capsys):
@@ -60,7 +88,7 @@ def test_13_2_typical_mistakes(capsys):
 
     for fn, words in [(codes, "integer codes"), (unsigned_range, "signed b-bit"), (no_round, "nothing was rounded"),
                       (floor, "not floor")]:
-        ex13.check_2(fn)
+        ex13.check_2(fn, 7)
         out = capsys.readouterr().out
         assert "not right yet" in out and words in out, (fn.__name__, out)
 
@@ -69,9 +97,9 @@ def test_13_2_not_done(capsys):
     def stub(x, bits):
         raise NotImplementedError
 
-    ex13.check_2(stub)
+    ex13.check_2(stub, 7)
     assert "not done yet" in capsys.readouterr().out
-    ex13.check_2(...)
+    ex13.check_2(..., ...)
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -193,3 +221,70 @@ def test_13_4_not_done(capsys):
 def test_13_4_pruned_pair_has_live_biases():
     fc1, fc2, dead = ex13._pruned_pair()
     assert fc1.weight[dead].abs().sum() == 0 and (F.relu(fc1.bias[dead]) > 0).all()
+
+
+# --------------------------------------------------------------------------- 13.5
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_13_5_reference_matches_torch_sparse_arrays():
+    coo, csr = ex13.break_even_reference()
+    assert coo == 0.8 and abs(csr - 0.668) < 0.001
+    weight = torch.randn(128, 512, generator=torch.Generator().manual_seed(0))
+    nnz = 10_000
+    sparse = torch.zeros(128 * 512)
+    sparse[:nnz] = 1.0
+    sparse = (sparse[torch.randperm(128 * 512, generator=torch.Generator().manual_seed(1))].view(128, 512) * weight)
+    as_coo, as_csr = sparse.to_sparse(), sparse.to_sparse_csr()
+    assert as_coo.values().nbytes + as_coo.indices().nbytes == 20 * nnz
+    assert as_csr.values().nbytes + as_csr.col_indices().nbytes + as_csr.crow_indices().nbytes == 12 * nnz + 8 * 129
+
+
+def test_13_5_right_and_wrong(capsys):
+    ex13.check_5((0.8, 0.668))
+    assert "✅ Exercise 13.5 passed" in capsys.readouterr().out
+    for answer, words in [((0.2, 0.332), "fraction of non-zeros"), ((2 / 3, 0.5), "two indices per value"),
+                          ((0.6, 0.5), "int64"), ((0.8, 2 / 3), "row pointers"), ((0.8, 0.5), "COO is right"),
+                          ((0.8,), "two fractions"), (("a", "b"), "two fractions")]:
+        ex13.check_5(answer)
+        out = capsys.readouterr().out
+        assert "not right yet" in out and words in out, (answer, out)
+    ex13.check_5(...)
+    assert "not done yet" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- 13.6
+
+
+def test_13_6_reference_is_the_limit_of_autograd():
+    from course_utils.topics.compression import soft_target_loss
+
+    z, v = torch.randn(4, 10, dtype=torch.float64), torch.randn(4, 10, dtype=torch.float64) * 2
+    leaf = z.clone().requires_grad_(True)
+    soft_target_loss(leaf, v, 1e4).backward()
+    assert torch.allclose(leaf.grad, ex13.high_temperature_gradient_reference(z, v), atol=1e-4)
+
+
+def test_13_6_right_and_wrong(capsys):
+    ex13.check_6(ex13.high_temperature_gradient_reference)
+    assert "✅ Exercise 13.6 passed" in capsys.readouterr().out
+    ref = ex13.high_temperature_gradient_reference
+    for fn, words in [(lambda z, v: 0 * z, "not 0"), (lambda z, v: -ref(z, v), "the sign"),
+                      (lambda z, v: (z - v) / z.numel(), "centre each row"),
+                      (lambda z, v: ref(z, v) * z.shape[1], "number of classes"),
+                      (lambda z, v: ref(z, v) * z.shape[0], "batch size"),
+                      (lambda z, v: ref(z, v)[0], "shaped (6, 10)"),
+                      (lambda z, v: 2 * ref(z, v), "keep the terms of order 1/T")]:
+        ex13.check_6(fn)
+        out = capsys.readouterr().out
+        assert "not right yet" in out and words in out, out
+
+    def stub(z, v):
+        raise NotImplementedError
+
+    ex13.check_6(stub)
+    assert "not done yet" in capsys.readouterr().out
+    ex13.check_6(...)
+    assert "not done yet" in capsys.readouterr().out
+    ex13.check_6(lambda z, v: z.nope)
+    assert "raised AttributeError" in capsys.readouterr().out
