@@ -1,5 +1,5 @@
-"""GAN helpers for notebook 11: models, the two losses, a training loop that keeps its
-history, figures and the ring widget.
+"""GAN helpers for notebook 11: models (also class-conditional ones), the two losses, a training
+loop that keeps its history, judge scores over several sample seeds, figures and the ring widget.
 
 The math lives in small pure functions (``discriminator_loss``, ``generator_loss``,
 ``train_gan``...); the widget (``RingGANExplorer``) is a thin shell that calls them.
@@ -11,7 +11,7 @@ untouched.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -61,6 +61,40 @@ def make_discriminator(in_dim: int, hidden: Sequence[int], *, activation: str = 
     """sample (N, in_dim) -> one raw score (logit) per sample, shape (N, 1). No sigmoid."""
     net = models.mlp([in_dim + int(minibatch_std), *hidden, 1], activation, allowed=GAN_ACTIVATIONS)
     return nn.Sequential(MinibatchStd(), *net) if minibatch_std else net
+
+
+class Conditional(nn.Module):
+    """A network that also gets a class label: ``net(cat([x, one_hot(labels)]))``.
+
+    The simplest conditional GAN (Mirza & Osindero, 2014): the generator sees (z, label), the
+    discriminator sees (image, label), so D can reject a good "3" that was asked to be a "7".
+    """
+
+    def __init__(self, net: nn.Module, n_classes: int) -> None:
+        super().__init__()
+        if n_classes < 2:
+            raise ValueError(f"a conditional network needs at least 2 classes; got n_classes={n_classes}.")
+        self.net, self.n_classes = net, n_classes
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if labels.shape != (len(x),):
+            raise ValueError(f"give one class label per row: labels of shape ({len(x)},); got {tuple(labels.shape)}.")
+        if labels.dtype != torch.int64:
+            raise ValueError(f"labels must be class numbers of dtype torch.int64 (torch.long); got {labels.dtype}.")
+        if not bool(((labels >= 0) & (labels < self.n_classes)).all()):
+            raise ValueError(f"labels must lie in [0, {self.n_classes}); got values from {labels.min().item()} "
+                             f"to {labels.max().item()}.")
+        return self.net(torch.cat([x, F.one_hot(labels, self.n_classes).to(x.dtype)], dim=1))
+
+
+def build_models(config: GANConfig, out_dim: int) -> tuple[nn.Module, nn.Module]:
+    """G and D as ``train_gan`` builds them (wrapped in ``Conditional`` when ``config.n_classes`` > 0)."""
+    c, k = config, config.n_classes
+    generator = make_generator(c.latent_dim + k, c.g_hidden, out_dim, activation=c.activation, tanh=c.tanh)
+    discriminator = make_discriminator(out_dim + k, c.d_hidden, activation=c.activation, minibatch_std=c.minibatch_std)
+    if k:
+        return Conditional(generator, k), Conditional(discriminator, k)
+    return generator, discriminator
 
 
 # --------------------------------------------------------------------------- losses
@@ -130,6 +164,7 @@ class GANConfig:
     real_label: float = 1.0
     minibatch_std: bool = False
     ema: float = 0.0
+    n_classes: int = 0  # > 0: a conditional GAN, G and D get the class label (one-hot)
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.batch_size < 1:
@@ -138,6 +173,8 @@ class GANConfig:
             raise ValueError(f"learning rates must be positive; got lr_g={self.lr_g}, lr_d={self.lr_d}.")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema is a decay in [0, 1); got {self.ema}.")
+        if self.n_classes < 0 or self.n_classes == 1:
+            raise ValueError(f"n_classes is 0 (unconditional) or at least 2; got {self.n_classes}.")
 
 
 DIGITS_CONFIG = GANConfig(
@@ -153,7 +190,8 @@ class GANRun:
     ``history`` has one value per step for ``d_loss``, ``g_loss``, ``d_real`` (mean
     D output on real data) and ``d_fake`` (mean D output on fakes), measured before
     that step's updates. ``snapshots[step]`` holds samples of the fixed noise
-    ``fixed_z`` after ``step`` steps (from the averaged generator when ``ema`` > 0).
+    ``fixed_z`` after ``step`` steps (from the averaged generator when ``ema`` > 0); for a
+    conditional GAN with the labels ``fixed_labels`` (0, 1, ..., 9, 0, 1, ...).
     """
 
     config: GANConfig
@@ -163,65 +201,93 @@ class GANRun:
     fixed_z: torch.Tensor
     history: dict[str, list[float]] = field(default_factory=dict)
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+    fixed_labels: torch.Tensor | None = None
 
     @property
     def sampler(self) -> nn.Module:
         """The generator used for samples: the weight average if there is one."""
         return self.averaged_generator.module if self.averaged_generator is not None else self.generator
 
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """``n`` samples from fresh noise drawn with ``seed``."""
-        return sample(self.sampler, n, self.config.latent_dim, seed)
+    def sample(self, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples from fresh noise drawn with ``seed`` (a conditional GAN needs ``labels``, shape (n,))."""
+        return sample(self.sampler, n, self.config.latent_dim, seed, labels=labels)
 
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Samples for given latent vectors ``z`` (N, latent_dim)."""
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples for given latent vectors ``z`` (N, latent_dim) (and class labels, for a conditional GAN)."""
         with torch.no_grad():
-            return self.sampler(z)
+            return _call(self.sampler, z, labels)
+
+
+def _call(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """G(z) or G(z, labels), with a clear error when the labels do not fit the generator."""
+    conditional = isinstance(generator, Conditional)
+    if conditional and labels is None:
+        raise ValueError("this is a conditional generator: pass labels, one class per sample (e.g. torch.arange(n) % 10).")
+    if not conditional and labels is not None:
+        raise ValueError("this generator is not conditional: it takes no labels.")
+    return generator(z, labels) if conditional else generator(z)
 
 
 def train_gan(data: torch.Tensor, config: GANConfig = GANConfig(), *, seed: int = 0,
-              snapshot_steps: Sequence[int] = (), n_snapshot: int = 1000) -> GANRun:
+              snapshot_steps: Sequence[int] = (), n_snapshot: int = 1000,
+              labels: torch.Tensor | None = None) -> GANRun:
     """Train a GAN on ``data`` (N, D) with alternating D and G Adam steps; deterministic for a seed.
 
     Each step: draw a real batch and a fake batch; update D with ``discriminator_loss``
     on the real logits and the *detached* fake logits; then update G with the
     non-saturating ``generator_loss`` on the updated D's logits for the same fakes.
+
+    With ``config.n_classes`` > 0 (a conditional GAN) pass the class ``labels`` (N,) of the data:
+    each fake is asked for the label of the real digit drawn with it, so the requested classes
+    follow the data's class shares, and D judges every (image, label) pair.
     """
     if not isinstance(data, torch.Tensor) or data.dim() != 2:
         raise ValueError(f"train_gan needs data of shape (N, D); got {getattr(data, 'shape', type(data))}.")
     c = config
+    if (labels is not None) != (c.n_classes > 0):
+        raise ValueError("pass labels exactly when config.n_classes > 0 (a conditional GAN); "
+                         f"got n_classes={c.n_classes} and labels={'given' if labels is not None else None}.")
+    if labels is not None and labels.shape != (len(data),):
+        raise ValueError(f"labels must have one entry per row of data, shape ({len(data)},); got {tuple(labels.shape)}.")
     bad_snapshots = [s for s in snapshot_steps if not 0 <= s <= c.steps]
     if bad_snapshots:
         raise ValueError(f"snapshot steps must lie in [0, {c.steps}]; got {bad_snapshots}.")
     dim = data.shape[1]
     with runtime.seeded(seed):
-        generator = make_generator(c.latent_dim, c.g_hidden, dim, activation=c.activation, tanh=c.tanh)
-        discriminator = make_discriminator(dim, c.d_hidden, activation=c.activation, minibatch_std=c.minibatch_std)
+        generator, discriminator = build_models(c, dim)
     averaged = models.moving_average(generator, c.ema) if c.ema > 0 else None
     rng = torch.Generator().manual_seed(seed)
     fixed_z = snapshot_noise(n_snapshot, c.latent_dim, seed)
+    fixed_labels = torch.arange(n_snapshot) % c.n_classes if c.n_classes else None
     # foreach=False: for these small CPU models the plain per-parameter loop is faster (measured)
     opt_g = torch.optim.Adam(generator.parameters(), lr=c.lr_g, betas=c.betas, foreach=False)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=c.lr_d, betas=c.betas, foreach=False)
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
-    run = GANRun(c, generator, discriminator, averaged, fixed_z, history, {})
+    run = GANRun(c, generator, discriminator, averaged, fixed_z, history, {}, fixed_labels)
     wanted = set(snapshot_steps)
 
     def snapshot(step: int) -> None:
         if step in wanted:
-            run.snapshots[step] = run.generate(fixed_z).clone()
+            run.snapshots[step] = run.generate(fixed_z, fixed_labels).clone()
 
     snapshot(0)
     for step in range(1, c.steps + 1):
-        real = data[torch.randint(0, len(data), (c.batch_size,), generator=rng)]
-        fake = generator(torch.randn(c.batch_size, c.latent_dim, generator=rng))
-        real_logits = discriminator(real)
-        fake_logits = discriminator(fake.detach())
+        index = torch.randint(0, len(data), (c.batch_size,), generator=rng)
+        real = data[index]
+        z = torch.randn(c.batch_size, c.latent_dim, generator=rng)
+        if labels is None:
+            fake = generator(z)
+            real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+        else:
+            wanted_labels = labels[index]  # fakes are asked for the classes of this real batch
+            fake = generator(z, wanted_labels)
+            real_logits = discriminator(real, wanted_labels)
+            fake_logits = discriminator(fake.detach(), wanted_labels)
         d_loss = discriminator_loss(real_logits, fake_logits, c.real_label)
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        g_loss = generator_loss(discriminator(fake))
+        g_loss = generator_loss(discriminator(fake) if labels is None else discriminator(fake, wanted_labels))
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
@@ -237,11 +303,13 @@ def train_gan(data: torch.Tensor, config: GANConfig = GANConfig(), *, seed: int 
     return run
 
 
-def sample(generator: nn.Module, n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
-    """``n`` samples of a generator from standard normal noise drawn with ``seed``."""
+def sample(generator: nn.Module, n: int, latent_dim: int, seed: int = 0, *,
+           labels: torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` samples of a generator from standard normal noise drawn with ``seed``
+    (a conditional generator also needs the requested class of each sample, ``labels`` of shape (n,))."""
     z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        return generator(z)
+        return _call(generator, z, labels)
 
 
 def snapshot_noise(n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
@@ -252,8 +320,7 @@ def snapshot_noise(n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
 def untrained_generator(config: GANConfig, out_dim: int, seed: int = 0) -> nn.Module:
     """The generator exactly as ``train_gan`` would start it (the baseline for 'no training')."""
     with runtime.seeded(seed):
-        return make_generator(config.latent_dim, config.g_hidden, out_dim, activation=config.activation,
-                              tanh=config.tanh)
+        return build_models(config, out_dim)[0]
 
 
 def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, n: int) -> torch.Tensor:
@@ -279,25 +346,29 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return np.convolve(array, np.ones(window) / window, mode="valid")
 
 
-def sampler_cache_path(data: torch.Tensor, config: GANConfig, seed: int = 0) -> Path:
-    """Where ``save_sampler`` keeps the trained sampler of ``train_gan(data, config, seed=seed)``.
+def sampler_cache_path(data: torch.Tensor, config: GANConfig, seed: int = 0,
+                       labels: torch.Tensor | None = None) -> Path:
+    """Where ``save_sampler`` keeps the trained sampler of ``train_gan(data, config, seed=seed, labels=labels)``.
 
     The file name hashes everything that decides the result: the configuration, the seed,
-    the data, this module's code and the machine's float fingerprint (``cache.path_for``).
+    the data (and labels), this module's code and the machine's float fingerprint (``cache.path_for``).
     """
     key = {"config": asdict(config), "seed": seed, "data": cache.digest(data)}
+    if labels is not None:
+        key["labels"] = cache.digest(labels)
     return cache.path_for("gan", key, __file__, models.__file__)
 
 
-def save_sampler(run: GANRun, data: torch.Tensor, seed: int = 0) -> Path | None:
+def save_sampler(run: GANRun, data: torch.Tensor, seed: int = 0, labels: torch.Tensor | None = None) -> Path | None:
     """Keep a trained run's sampler in the temporary folder (atomically); None when not writable."""
-    return cache.save(run.sampler.state_dict(), sampler_cache_path(data, run.config, seed))
+    return cache.save(run.sampler.state_dict(), sampler_cache_path(data, run.config, seed, labels))
 
 
-def trained_sampler(data: torch.Tensor, config: GANConfig, seed: int = 0, *, use_disk_cache: bool = True) -> nn.Module:
-    """The sampler of ``train_gan(data, config, seed=seed)``: loaded from the cache when that exact run was
-    saved (``torch.load(weights_only=True)``), else trained now (and saved)."""
-    state = cache.load(sampler_cache_path(data, config, seed)) if use_disk_cache else None
+def trained_sampler(data: torch.Tensor, config: GANConfig, seed: int = 0, *, use_disk_cache: bool = True,
+                    labels: torch.Tensor | None = None) -> nn.Module:
+    """The sampler of ``train_gan(data, config, seed=seed, labels=labels)``: loaded from the cache when that
+    exact run was saved (``torch.load(weights_only=True)``), else trained now (and saved)."""
+    state = cache.load(sampler_cache_path(data, config, seed, labels)) if use_disk_cache else None
     if state is not None:
         generator = untrained_generator(config, data.shape[1], seed)
         try:
@@ -305,10 +376,107 @@ def trained_sampler(data: torch.Tensor, config: GANConfig, seed: int = 0, *, use
             return generator.eval()
         except Exception:  # a file of another shape: train again and overwrite it
             pass
-    run = train_gan(data, config, seed=seed)
+    run = train_gan(data, config, seed=seed, labels=labels)
     if use_disk_cache:
-        save_sampler(run, data, seed)
+        save_sampler(run, data, seed, labels)
     return run.sampler.eval()
+
+
+# --------------------------------------------------------------------------- judging over sample seeds
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One judge score over several sample seeds: mean, standard deviation, worst and best seed.
+
+    Formats as "mean ± std": ``f"{spread:.3f}"`` gives e.g. ``0.842 ± 0.011`` (default 2 decimals).
+    """
+
+    mean: float
+    std: float
+    worst: float
+    best: float
+
+    def __format__(self, spec: str) -> str:
+        """``spec`` as for a float, e.g. ``">16.2f"``: the precision applies to both numbers, the width to the whole."""
+        cut = spec.find(".")
+        pad, number = (spec, ".2f") if cut < 0 else (spec[:cut], spec[cut:])
+        return format(f"{self.mean:{number}} ± {self.std:{number}}", pad)
+
+    def __str__(self) -> str:
+        return format(self)
+
+
+@dataclass(frozen=True)
+class SeedScores:
+    """The judge's scores of one generator for several sample seeds (each batch of ``n_samples``)."""
+
+    n_samples: int
+    scores: tuple  # of judge.JudgeScores, one per seed
+
+    def _spread(self, values: list[float], higher_is_better: bool) -> Spread:
+        array = np.asarray(values, dtype=float)
+        worst, best = (array.min(), array.max()) if higher_is_better else (array.max(), array.min())
+        std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+        return Spread(float(array.mean()), std, float(worst), float(best))
+
+    @property
+    def frechet(self) -> Spread:
+        return self._spread([s.frechet for s in self.scores], higher_is_better=False)
+
+    @property
+    def confidence(self) -> Spread:
+        return self._spread([s.confidence for s in self.scores], higher_is_better=True)
+
+    @property
+    def rarest_class(self) -> Spread:
+        return self._spread([s.min_class_fraction for s in self.scores], higher_is_better=True)
+
+
+def score_over_seeds(make_samples: Callable[[int], torch.Tensor], seeds: Sequence[int]) -> SeedScores:
+    """Judge ``make_samples(seed)`` (pixels in [0, 1]) for each seed; all batches must have the same size."""
+    from course_utils import judge
+
+    if len(seeds) == 0:
+        raise ValueError("score_over_seeds needs at least one seed.")
+    scores = tuple(judge.score(make_samples(seed)) for seed in seeds)
+    sizes = {s.n_samples for s in scores}
+    if len(sizes) != 1:
+        raise ValueError(f"every seed must give the same number of samples (Fréchet distances depend on it); got {sorted(sizes)}.")
+    return SeedScores(sizes.pop(), scores)
+
+
+def class_accuracy(samples: torch.Tensor, requested: torch.Tensor) -> float:
+    """Share of samples that the judge's classifier puts in the class they were asked for."""
+    from course_utils import judge
+
+    if requested.shape != (len(samples),):
+        raise ValueError(f"give one requested class per sample, shape ({len(samples)},); got {tuple(requested.shape)}.")
+    return float((judge.predict_proba(samples).argmax(dim=1) == requested).double().mean())
+
+
+def per_class_gaussian_in_latent(coder, X: torch.Tensor, y: torch.Tensor, requested: torch.Tensor, *,
+                                 seed: int = 0) -> torch.Tensor:
+    """The strong baseline for a conditional generator: one Gaussian per class in a latent space.
+
+    For each class c, ``autoencoders.gaussian_in_latent`` fits a full-covariance Gaussian to the codes
+    of the digits ``X[y == c]`` and decodes samples of it; row i of the result is a sample of
+    class ``requested[i]`` (pixels in [0, 1]).
+    """
+    from course_utils.topics import autoencoders
+
+    if y.shape != (len(X),) or requested.dim() != 1:
+        raise ValueError(f"need one label per image, y of shape ({len(X)},), and a 1-D tensor of requested classes; "
+                         f"got {tuple(y.shape)} and {tuple(requested.shape)}.")
+    missing = sorted(set(requested.tolist()) - set(y.tolist()))
+    if missing:
+        raise ValueError(f"no training images of the requested classes {missing}.")
+    generator = torch.Generator().manual_seed(seed)
+    out = torch.empty(len(requested), X.shape[1])
+    for c in sorted(set(requested.tolist())):
+        rows = requested == c
+        out[rows] = autoencoders.gaussian_in_latent(coder, X[y == c], int(rows.sum()), generator=generator)
+    return out
 
 
 # --------------------------------------------------------------------------- figures
@@ -338,6 +506,27 @@ def ring_snapshots_figure(run: GANRun, data: torch.Tensor, centres: torch.Tensor
     for ax, step in zip(np.atleast_1d(axes), steps, strict=True):
         ring_panel(ax, run.snapshots[step], data, centres, std, f"step {step}")
     return plots.finish(fig, title)
+
+
+def nearest_distance_figure(batches: dict[str, torch.Tensor], train: torch.Tensor, *,
+                            title: str = "How close does each image come to a training digit?") -> Figure:
+    """Histograms of each image's pixel distance to its nearest training digit, one per named batch."""
+    from course_utils import judge
+
+    if not batches:
+        raise ValueError("nearest_distance_figure needs at least one named batch of images.")
+    fig, ax = plt.subplots(figsize=(6.5, 2.8))
+    distances = {name: judge.nearest_distances(images, train).numpy() for name, images in batches.items()}
+    top = max(float(d.max()) for d in distances.values())
+    bins = np.linspace(0.0, max(top, 1e-3) * 1.02, 40)
+    for name, values in distances.items():
+        ax.hist(values, bins=bins, histtype="step", lw=1.6, label=f"{name} (median {np.median(values):.2f})")
+    ax.set_xlabel("pixel distance to the nearest training digit")
+    ax.set_ylabel("images")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def training_curves_figure(history: dict[str, list[float]], window: int = 50, real_label: float = 1.0) -> Figure:

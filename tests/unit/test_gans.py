@@ -177,3 +177,120 @@ def test_equilibrium_without_and_with_label_smoothing():
 def test_equilibrium_rejects_labels_outside_0_1(label):
     with pytest.raises(ValueError, match="real_label"):
         gans.equilibrium(label)
+
+
+# --------------------------------------------------------------------------- conditional GAN
+
+LABELS = torch.arange(len(DATA)) % 4
+COND = replace(TINY, n_classes=4)
+
+
+def test_conditional_models_take_one_hot_labels():
+    generator, discriminator = gans.build_models(COND, 2)
+    assert isinstance(generator, gans.Conditional) and isinstance(discriminator, gans.Conditional)
+    z, labels = torch.randn(5, COND.latent_dim), torch.tensor([0, 1, 2, 3, 0])
+    assert generator(z, labels).shape == (5, 2)
+    assert discriminator(torch.randn(5, 2), labels).shape == (5, 1)
+    # the label is the one-hot tail of the input: same z, different label, different output
+    inner = generator.net
+    assert torch.allclose(generator(z, labels), inner(torch.cat([z, F.one_hot(labels, 4).float()], 1)))
+    assert not torch.equal(generator(z, labels), generator(z, (labels + 1) % 4))
+    with pytest.raises(ValueError, match="one class label per row"):
+        generator(z, labels[:3])
+    with pytest.raises(ValueError, match=r"lie in \[0, 4\)"):
+        generator(z, torch.tensor([0, 1, 2, 3, 4]))
+    with pytest.raises(ValueError, match="int64"):
+        generator(z, labels.float())
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        gans.Conditional(inner, 1)
+    with pytest.raises(ValueError, match="n_classes"):
+        gans.GANConfig(n_classes=1)
+
+
+def test_conditional_training_is_deterministic_and_needs_labels():
+    first = gans.train_gan(DATA, COND, seed=1, labels=LABELS, snapshot_steps=[0, 40], n_snapshot=8)
+    second = gans.train_gan(DATA, COND, seed=1, labels=LABELS, snapshot_steps=[0, 40], n_snapshot=8)
+    assert first.fixed_labels.tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert torch.equal(first.snapshots[40], second.snapshots[40])
+    asked = torch.tensor([3, 2, 1, 0, 3, 2])
+    assert torch.equal(first.sample(6, seed=2, labels=asked), second.sample(6, seed=2, labels=asked))
+    assert torch.equal(gans.untrained_generator(COND, 2, seed=1)(first.fixed_z, first.fixed_labels).detach(),
+                       first.snapshots[0])
+    with pytest.raises(ValueError, match="conditional generator: pass labels"):
+        first.sample(6, seed=2)
+    with pytest.raises(ValueError, match="not conditional"):
+        gans.sample(gans.untrained_generator(TINY, 2), 6, TINY.latent_dim, labels=asked)
+    with pytest.raises(ValueError, match="pass labels exactly when"):
+        gans.train_gan(DATA, COND)
+    with pytest.raises(ValueError, match="pass labels exactly when"):
+        gans.train_gan(DATA, TINY, labels=LABELS)
+    with pytest.raises(ValueError, match="one entry per row"):
+        gans.train_gan(DATA, COND, labels=LABELS[:-1])
+
+
+def test_conditional_sampler_cache(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run = gans.train_gan(DATA, COND, seed=0, labels=LABELS)
+    path = gans.save_sampler(run, DATA, seed=0, labels=LABELS)
+    assert path == gans.sampler_cache_path(DATA, COND, seed=0, labels=LABELS)
+    assert gans.sampler_cache_path(DATA, COND, seed=0, labels=(LABELS + 1) % 4) != path
+    monkeypatch.setattr(gans, "train_gan", lambda *a, **k: (_ for _ in ()).throw(AssertionError("no training")))
+    loaded = gans.trained_sampler(DATA, COND, seed=0, labels=LABELS)
+    asked = torch.arange(10) % 4
+    assert torch.equal(gans.sample(loaded, 10, COND.latent_dim, seed=1, labels=asked), run.sample(10, seed=1, labels=asked))
+
+
+# --------------------------------------------------------------------------- judging helpers
+
+
+def _digits():
+    from course_utils.data import digits_split
+
+    split = digits_split(test_fraction=0.2, seed=0)
+    return split.X_train, split.y_train
+
+
+def test_score_over_seeds_and_spread():
+    X, _ = _digits()
+    result = gans.score_over_seeds(lambda s: X[s * 50 : s * 50 + 200], [0, 1, 2])
+    frechets = [s.frechet for s in result.scores]
+    assert result.n_samples == 200 and len(result.scores) == 3
+    assert result.frechet.mean == pytest.approx(sum(frechets) / 3)
+    assert result.frechet.worst == max(frechets) and result.frechet.best == min(frechets)
+    assert result.confidence.worst == min(s.confidence for s in result.scores)
+    assert f"{result.frechet:.3f}" == f"{result.frechet.mean:.3f} ± {result.frechet.std:.3f}"
+    assert str(result.frechet) == f"{result.frechet.mean:.2f} ± {result.frechet.std:.2f}"
+    with pytest.raises(ValueError, match="same number of samples"):
+        gans.score_over_seeds(lambda s: X[: 100 + s], [0, 1])
+    with pytest.raises(ValueError, match="at least one seed"):
+        gans.score_over_seeds(lambda s: X, [])
+
+
+def test_per_class_baseline_and_class_accuracy():
+    from course_utils.topics import autoencoders
+
+    X, y = _digits()
+    pca = autoencoders.pca_fit(X, 16)
+    requested = torch.arange(200) % 10
+    images = gans.per_class_gaussian_in_latent(pca, X, y, requested, seed=0)
+    assert images.shape == (200, 64) and images.min() >= 0 and images.max() <= 1
+    assert torch.equal(images, gans.per_class_gaussian_in_latent(pca, X, y, requested, seed=0))
+    # one Gaussian per class: the judge mostly reads the requested class; real digits with their labels score higher
+    assert gans.class_accuracy(images, requested) > 0.8
+    assert gans.class_accuracy(X[:200], y[:200]) > 0.95
+    assert gans.class_accuracy(X[:200], (y[:200] + 1) % 10) < 0.05
+    with pytest.raises(ValueError, match="one requested class per sample"):
+        gans.class_accuracy(X[:10], y[:9])
+    with pytest.raises(ValueError, match="no training images"):
+        gans.per_class_gaussian_in_latent(pca, X[y < 5], y[y < 5], requested, seed=0)
+    with pytest.raises(ValueError, match="one label per image"):
+        gans.per_class_gaussian_in_latent(pca, X, y[:-1], requested)
+
+
+def test_nearest_distance_figure():
+    X, _ = _digits()
+    fig = gans.nearest_distance_figure({"copies": X[:50], "noise": torch.rand(50, 64)}, X)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "copies (median 0.00)" and labels[1].startswith("noise")
+    with pytest.raises(ValueError, match="at least one"):
+        gans.nearest_distance_figure({}, X)
