@@ -154,34 +154,136 @@ def test_3_placeholder_and_unwritten_function_are_not_done(capsys):
     assert "not done yet" in _out(capsys)
 
 
-# ----------------------------------------------------------------- 10.4 ViT tokens
+# ----------------------------------------------------------------- 10.4 parameters of one GPT block
 
 
-def test_4_right_answer_passes(capsys):
-    ex10.check_4(197, 768)
+class _Block(torch.nn.Module):
+    """The notebook's GPTBlock, rebuilt: the check's count must be what PyTorch counts."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.norm1, self.norm2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+        self.qkv, self.proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(d, 4 * d), torch.nn.GELU(), torch.nn.Linear(4 * d, d))
+
+
+def test_4_the_formula_counts_what_pytorch_counts():
+    for d in (8, 64):
+        assert ex10.block_parameters(d) == sum(p.numel() for p in _Block(d).parameters())
+
+
+@pytest.mark.parametrize("answer", [49_984, 49_984.0, torch.tensor(49_984)])
+def test_4_right_answer_passes(capsys, answer):
+    ex10.check_4(answer)
     assert "✅ Exercise 10.4 passed" in _out(capsys)
 
 
+D = 64
+
+
 @pytest.mark.parametrize(
-    ("tokens", "dim", "hint"),
+    ("answer", "hint"),
     [
-        (196, 768, "class token [CLS] is one more"),
-        (14, 768, "along ONE side"),
-        (15, 768, "14 x 14 grid"),
-        (3137, 768, "16 x 16"),
-        (200, 768, "(224 / 16)²"),
-        (197, 256, "3 colour channels"),
-        (197, 48, "two sides"),
-        (197, 100, "times colour channels"),
+        (12 * D * D, "weight matrices only"),
+        (12 * D * D + 9 * D, "two LayerNorms are missing"),
+        (12 * D * D + 11 * D, "weight AND a bias"),
+        (12 * D * D + 4 * D, "biases of the four nn.Linear"),
+        (11 * D * D + 12 * D, "output projection W_O"),
+        (11 * D * D + 9 * D, "fourth matrix, the output projection"),
+        (6 * D * D + 10 * D, "4 times as wide"),
+        (8 * D * D + 12 * D, "two nn.Linear layers"),
+        (24 * D * D + 25 * D, "does not depend on the number of heads"),
+        (12345, "add up the two nn.Linear layers"),
     ],
 )
-def test_4_mistakes_are_named(capsys, tokens, dim, hint):
-    ex10.check_4(tokens, dim)
+def test_4_mistakes_are_named(capsys, answer, hint):
+    ex10.check_4(answer)
     out = _out(capsys)
     assert "not right yet" in out and hint in out
 
 
-@pytest.mark.parametrize(("tokens", "dim"), [(..., ...), (197, ...), (..., 768)])
-def test_4_placeholder_is_not_done(capsys, tokens, dim):
-    ex10.check_4(tokens, dim)
+def test_4_placeholder_and_wrong_kind(capsys):
+    ex10.check_4(...)
     assert "not done yet" in _out(capsys)
+    ex10.check_4("49984")
+    out = _out(capsys)
+    assert "not right yet" in out and "expected a number" in out
+
+
+# ----------------------------------------------------------------- 10.5 top-k filter
+
+
+def right_top_k(logits, k):
+    kth = logits.topk(k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def test_5_right_functions_pass(capsys):
+    ex10.check_5(right_top_k)
+    assert "✅ Exercise 10.5 passed" in _out(capsys)
+
+    def with_scatter(logits, k):
+        keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, logits.topk(k, dim=-1).indices, True)
+        return logits.masked_fill(~keep, float("-inf"))
+
+    ex10.check_5(with_scatter)
+    assert "✅ Exercise 10.5 passed" in _out(capsys)
+
+    def in_place(logits, k):
+        return logits.masked_fill_(logits < logits.topk(k, dim=-1).values[..., -1:], float("-inf"))
+
+    ex10.check_5(in_place)
+    assert "✅ Exercise 10.5 passed" in _out(capsys)
+
+
+INF = float("-inf")
+WRONG_TOP_K = {
+    "k - 1": (lambda z, k: z.masked_fill(z <= z.topk(k, dim=-1).values[..., -1:], INF), "dropped the k-th largest"),
+    "zero fill": (lambda z, k: z.masked_fill(z < z.topk(k, dim=-1).values[..., -1:], 0.0), "must become -inf"),
+    "probabilities": (lambda z, k: torch.softmax(right_top_k(z, k), dim=-1), "not probabilities"),
+    "smallest": (lambda z, k: z.masked_fill(z > z.topk(k, dim=-1, largest=False).values[..., -1:], INF), "SMALLEST"),
+    "values only": (lambda z, k: z.topk(k, dim=-1).values, "shape of the logits"),
+    "sorted": (lambda z, k: z.sort(dim=-1, descending=True).values.masked_fill(torch.arange(z.shape[-1]) >= k, INF),
+               "do not sort"),
+    "nothing": (lambda z, k: z * 0, "each row should keep"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_TOP_K))
+def test_5_mistakes_are_named(capsys, mistake):
+    fn, hint = WRONG_TOP_K[mistake]
+    ex10.check_5(fn)
+    out = _out(capsys)
+    assert "not right yet" in out and hint in out
+
+
+def test_5_wrong_dimension_is_named_even_though_it_crashes_later(capsys):
+    ex10.check_5(lambda z, k: z.masked_fill(z < z.topk(k, dim=0).values[-1:], INF))
+    out = _out(capsys)
+    assert "not right yet" in out and "LAST dimension" in out
+
+
+def test_5_k_plus_one_is_named(capsys):
+    ex10.check_5(lambda z, k: z.masked_fill(z < z.topk(min(k + 1, z.shape[-1]), dim=-1).values[..., -1:], INF))
+    out = _out(capsys)
+    assert "not right yet" in out and "k + 1 logits survive" in out
+
+
+def test_5_crash_placeholder_and_unwritten(capsys):
+    def crashes(logits, k):
+        return logits[99]
+
+    ex10.check_5(crashes)
+    out = _out(capsys)
+    assert "not right yet" in out and "IndexError" in out
+    ex10.check_5(...)
+    assert "not done yet" in _out(capsys)
+
+    def top_k_filter(logits, k):
+        raise NotImplementedError
+
+    ex10.check_5(top_k_filter)
+    assert "not done yet" in _out(capsys)
+    ex10.check_5(3)
+    out = _out(capsys)
+    assert "not right yet" in out and "expected a function" in out
