@@ -236,8 +236,9 @@ def diagnose_tensor(
     b = expected.detach().to(torch.float64).cpu()
     if torch.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True):
         return None
-    diff = (a - b).abs().nan_to_num(nan=math.inf)
-    wrong = int((diff > atol + rtol * b.abs()).sum())
+    mismatch = ~torch.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)  # right for ±inf entries too
+    diff = torch.where(mismatch, (a - b).abs().nan_to_num(nan=math.inf), 0.0)
+    wrong = int(mismatch.sum())
     worst = int(diff.argmax())
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), a.shape)) if a.dim() else ()
     problem = (

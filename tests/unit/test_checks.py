@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -165,3 +166,10 @@ def test_reporting_helpers_return_nothing_so_a_cell_shows_only_the_sentence(caps
     assert checks.not_done("01.1") is None
     out = capsys.readouterr().out
     assert "✅ Exercise 01.1 passed: fine." in out and "Hint: look again." in out and "not done yet" in out
+
+
+def test_diagnose_tensor_counts_a_finite_value_where_minus_inf_is_expected():
+    expected = torch.tensor([0.5, -math.inf, -math.inf, 1.0])
+    got = torch.tensor([0.5, -math.inf, -3.0, 1.0])
+    problem, _ = checks.diagnose_tensor(got, expected)
+    assert "1 of 4 values differ" in problem and "index (2,)" in problem
