@@ -2,68 +2,149 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+
 import torch
 
 from course_utils import checks
 from course_utils.topics import diffusion
 
-
-def _betas() -> torch.Tensor:
-    return diffusion.linear_schedule(10).betas
+# --------------------------------------------------------------------------- 12.1 the posterior over a jump
 
 
-def check_1(alpha_bar_fn) -> None:
-    """Exercise 12.1: ᾱ_t = ∏_{s ≤ t} (1 − β_s) from betas = [0, β_1, ..., β_T]."""
-    betas = _betas()
-    cosine = diffusion.cosine_schedule(20).betas
-    cases = [((betas,), torch.cumprod(1 - betas, 0)), ((cosine,), torch.cumprod(1 - cosine, 0))]
-    hint = checks.match_mistake(alpha_bar_fn, [
-        (lambda b: torch.cumsum(1 - b, 0), "a running *sum*: ᾱ_t is a running product, torch.cumprod."),
-        (lambda b: torch.cumprod(b, 0), "multiply the α_s = 1 − β_s (what each step keeps), not the β_s."),
-        (lambda b: 1 - torch.cumsum(b, 0), "1 − Σβ is only a first-order approximation; use the exact product of (1 − β_s)."),
-        (lambda b: torch.cumprod(1 - b, 0).sqrt(), "no square root here: ᾱ_t is the product itself; √ᾱ_t comes later."),
-    ], cases, atol=1e-5) or "torch.cumprod(1 - betas, dim=0)."
-    checks.check_function("12.1", alpha_bar_fn, cases, atol=1e-6, hint=hint)
+def _jump_variance(ab_t: torch.Tensor, ab_s: torch.Tensor) -> torch.Tensor:
+    return (1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s)
 
 
-def _case(seed: int, shape=(4, 3)):
-    g = torch.Generator().manual_seed(seed)
-    x0 = torch.rand(shape, generator=g) * 2 - 1
-    eps = torch.randn(shape, generator=g)
-    alpha_bar = torch.rand(shape[0], 1, generator=g) * 0.9 + 0.05
-    return x0, eps, alpha_bar
+def _jump_cases() -> list[tuple[tuple, torch.Tensor]]:
+    alpha_bar = diffusion.cosine_schedule(100).alpha_bar.double()
+    t = torch.tensor([10, 40, 70, 100, 55, 30])
+    s_one_step, s_jump = t - 1, torch.tensor([0, 20, 35, 50, 5, 29])
+    return [((alpha_bar[t], alpha_bar[s]), _jump_variance(alpha_bar[t], alpha_bar[s])) for s in (s_one_step, s_jump)]
 
 
-def check_2(q_sample_fn) -> None:
-    """Exercise 12.2: the closed form x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε (arguments x0, alpha_bar_t, eps)."""
+def check_1(jump_variance_fn) -> None:
+    """Exercise 12.1: the variance of q(x_s | x_t, x_0) for s < t, (1 − ᾱ_s)/(1 − ᾱ_t) · (1 − ᾱ_t/ᾱ_s)."""
+    cases = _jump_cases()
+    hint = checks.match_mistake(jump_variance_fn, [
+        (lambda ab_t, ab_s: 1 - ab_t / ab_s,
+         "that is the forward jump's own variance, 1 − ᾱ_t/ᾱ_s. The posterior also knows x_0, which narrows it "
+         "by the factor (1 − ᾱ_s)/(1 − ᾱ_t)."),
+        (lambda ab_t, ab_s: (1 - ab_t) / (1 - ab_s) * (1 - ab_t / ab_s),
+         "the factor is upside down: the posterior must be *narrower* than the forward jump, so it is "
+         "(1 − ᾱ_s)/(1 − ᾱ_t) < 1."),
+        (lambda ab_t, ab_s: (1 - ab_s) / (1 - ab_t) * (ab_s - ab_t),
+         "the jump from s to t keeps the share ᾱ_t/ᾱ_s of the variance, so its noise variance is 1 − ᾱ_t/ᾱ_s, "
+         "not ᾱ_s − ᾱ_t."),
+        (lambda ab_t, ab_s: 1 / (1 / (1 - ab_t / ab_s) + 1 / (1 - ab_s)),
+         "the likelihood's precision is (ᾱ_t/ᾱ_s)/(1 − ᾱ_t/ᾱ_s), not 1/(1 − ᾱ_t/ᾱ_s): x_s enters q(x_t | x_s) "
+         "multiplied by √(ᾱ_t/ᾱ_s)."),
+        (lambda ab_t, ab_s: 1 - ab_s,
+         "that is the variance of q(x_s | x_0) alone: multiply in the likelihood q(x_t | x_s) and add the precisions."),
+    ], cases, atol=1e-6) or (
+        "treat the jump as one step with α = ᾱ_t/ᾱ_s and β = 1 − ᾱ_t/ᾱ_s, add the two precisions in x_s, and "
+        "simplify with the identity used for β̃_t. Check: for s = 0 the variance is 0."
+    )
+    checks.check_function("12.1", jump_variance_fn, cases, atol=1e-6, hint=hint)
+
+
+# --------------------------------------------------------------------------- 12.2 η in a DDIM step
+
+
+def _ddim_cases() -> list[tuple[tuple, torch.Tensor]]:
+    alpha_bar = diffusion.cosine_schedule(100).alpha_bar
+    g = torch.Generator().manual_seed(12)
     cases = []
-    for seed in (1, 2):
-        x0, eps, ab = _case(seed)
-        cases.append(((x0, ab, eps), ab.sqrt() * x0 + (1 - ab).sqrt() * eps))
-    hint = checks.match_mistake(q_sample_fn, [
-        (lambda x0, ab, eps: ab * x0 + (1 - ab) * eps,
-         "the weights are square roots: ᾱ_t and 1 − ᾱ_t are *variances*; scale by their square roots."),
-        (lambda x0, ab, eps: (1 - ab).sqrt() * x0 + ab.sqrt() * eps,
-         "the weights are swapped: the signal x_0 gets √ᾱ_t (near 1 for small t)."),
-        (lambda x0, ab, eps: ab.sqrt() * x0 + (1 - ab.sqrt()) * eps, "the noise weight is √(1 − ᾱ_t), not 1 − √ᾱ_t."),
-    ], cases, atol=1e-5) or "return alpha_bar_t.sqrt() * x0 + (1 - alpha_bar_t).sqrt() * eps."
-    checks.check_function("12.2", q_sample_fn, cases, atol=1e-6, hint=hint)
+    for t, s, eta in ((60, 40, 0.0), (60, 40, 0.5), (60, 40, 1.0), (30, 29, 1.0), (80, 20, 0.75), (10, 0, 1.0)):
+        x_t, eps, z = (torch.randn(4, 3, generator=g) for _ in range(3))
+        args = (x_t, eps, alpha_bar[t], alpha_bar[s], eta, z)
+        cases.append((args, diffusion.ddim_step(*args)))
+    return cases
 
 
-def check_3(x0_fn) -> None:
-    """Exercise 12.3: recover x̂_0 from x_t and the predicted noise (arguments x_t, eps_hat, alpha_bar_t)."""
-    cases = []
-    for seed in (3, 4):
-        x0, eps, ab = _case(seed)
-        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
-        cases.append(((x_t, eps, ab), x0))
-    hint = checks.match_mistake(x0_fn, [
-        (lambda x_t, eps, ab: x_t - (1 - ab).sqrt() * eps,
-         "you removed the noise but did not divide by √ᾱ_t to undo the signal's shrinking."),
-        (lambda x_t, eps, ab: (x_t + (1 - ab).sqrt() * eps) / ab.sqrt(), "sign error: subtract the noise, x_t − √(1 − ᾱ_t) ε̂."),
-        (lambda x_t, eps, ab: (x_t - (1 - ab) * eps) / ab, "use square roots: (x_t − √(1 − ᾱ_t) ε̂) / √ᾱ_t."),
-    ], cases, atol=1e-5) or "solve x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε for x_0."
-    checks.check_function("12.3", x0_fn, cases, atol=1e-5, hint=hint)
+def _sigma(ab_t, ab_s, eta):
+    return diffusion.ddim_sigma(ab_t, ab_s, eta)
+
+
+def _x0(x_t, eps, ab_t):
+    return (x_t - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()
+
+
+def check_2(ddim_step_fn) -> None:
+    """Exercise 12.2: x_s = √ᾱ_s x̂_0 + √(1 − ᾱ_s − σ²) ε̂ + σ z, compared with ``diffusion.ddim_step``."""
+    cases = _ddim_cases()
+    hint = checks.match_mistake(ddim_step_fn, [
+        (lambda x, e, ab_t, ab_s, eta, z: ab_s.sqrt() * _x0(x, e, ab_t) + (1 - ab_s).sqrt() * e + _sigma(ab_t, ab_s, eta) * z,
+         "too much noise: with √(1 − ᾱ_s) in front of ε̂ *and* σ z on top, x_s has variance 1 − ᾱ_s + σ². "
+         "Take σ² out of the ε̂ term: √(1 − ᾱ_s − σ²)."),
+        (lambda x, e, ab_t, ab_s, eta, z: ab_s.sqrt() * _x0(x, e, ab_t) + (1 - ab_s - _sigma(ab_t, ab_s, eta) ** 2).sqrt() * e,
+         "the fresh noise is missing: with η > 0 add σ·z."),
+        (lambda x, e, ab_t, ab_s, eta, z: ab_s.sqrt() * _x0(x, e, ab_t)
+         + (1 - ab_s - _sigma(ab_t, ab_s, eta) ** 2).sqrt() * e + _sigma(ab_t, ab_s, eta) ** 2 * z,
+         "σ is a standard deviation: the noise term is σ·z, not σ²·z."),
+        (lambda x, e, ab_t, ab_s, eta, z: ab_s.sqrt() * _x0(x, e, ab_t)
+         + ((1 - ab_s).sqrt() - _sigma(ab_t, ab_s, eta)) * e + _sigma(ab_t, ab_s, eta) * z,
+         "subtract variances, not standard deviations: the ε̂ coefficient is √(1 − ᾱ_s − σ²), not √(1 − ᾱ_s) − σ."),
+        (lambda x, e, ab_t, ab_s, eta, z: ab_s.sqrt() * _x0(x, e, ab_t) + (1 - ab_s - eta**2).sqrt() * e + eta * z,
+         "η is not σ: σ = η · √((1 − ᾱ_s)/(1 − ᾱ_t)) · √(1 − ᾱ_t/ᾱ_s) (diffusion.ddim_sigma)."),
+    ], cases, atol=1e-5) or (
+        "start from x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t and σ = diffusion.ddim_sigma(ᾱ_t, ᾱ_s, η); the two noise "
+        "terms, c·ε̂ and σ·z, must add up to the variance 1 − ᾱ_s."
+    )
+    checks.check_function("12.2", ddim_step_fn, cases, atol=1e-5, hint=hint)
+
+
+# --------------------------------------------------------------------------- 12.3 ᾱ_t from a sum
+
+
+def _estimate(t: int, T: int, beta_1: float, beta_T: float) -> float:
+    beta_t = beta_1 + (t - 1) * (beta_T - beta_1) / (T - 1)
+    return math.exp(-t * (beta_1 + beta_t) / 2)
+
+
+_ESTIMATE_CASES = [((50, 100, 0.001, 0.2), _estimate(50, 100, 0.001, 0.2)),
+                   ((10, 100, 0.001, 0.2), _estimate(10, 100, 0.001, 0.2)),
+                   ((30, 50, 0.002, 0.1), _estimate(30, 50, 0.002, 0.1)),
+                   ((1, 10, 0.01, 0.3), _estimate(1, 10, 0.01, 0.3))]
+
+
+def _linear_sum(t, T, b1, bT, gaps):
+    return t * b1 + (bT - b1) / gaps * t * (t - 1) / 2
+
+
+def check_3(estimate_fn) -> None:
+    """Exercise 12.3: ᾱ_t ≈ exp(−Σ_{s ≤ t} β_s) for the linear schedule, the sum as an arithmetic series."""
+    cases = _ESTIMATE_CASES
+
+    def as_float(*args):  # a one-element tensor counts as its number
+        return float(estimate_fn(*args))
+
+    hint = checks.match_mistake(as_float, [
+        (lambda t, T, b1, bT: 1 - _linear_sum(t, T, b1, bT, T - 1),
+         "1 − Σβ_s expands the exponential as well, and goes negative for large t. Keep the exponential: "
+         "ᾱ_t ≈ exp(−Σβ_s)."),
+        (lambda t, T, b1, bT: math.exp(-_linear_sum(t, T, b1, bT, T)),
+         "the T values β_1, ..., β_T are T − 1 gaps apart: the step is (β_T − β_1)/(T − 1)."),
+        (lambda t, T, b1, bT: math.exp(-t * (b1 + bT) / 2),
+         "the mean of β_1, ..., β_t is (β_1 + β_t)/2, not the mean of the whole schedule (β_1 + β_T)/2."),
+        (lambda t, T, b1, bT: math.exp(-(t + 1) * b1 - (bT - b1) / (T - 1) * (t + 1) * t / 2),
+         "off by one: the sum runs over s = 1, ..., t (t terms)."),
+        (lambda t, T, b1, bT: math.exp(-(t - 1) * b1 - (bT - b1) / (T - 1) * (t - 1) * (t - 2) / 2),
+         "off by one: the sum runs over s = 1, ..., t (t terms), β_t included."),
+        (lambda t, T, b1, bT: math.exp(-t * (b1 + (t - 1) * (bT - b1) / (T - 1))),
+         "t · β_t uses the largest β for every step; the β_s grow, so their mean is (β_1 + β_t)/2."),
+    ], cases, atol=1e-6) or "Σ_{s=1}^t β_s = t·β_1 + Δ·t(t − 1)/2 with Δ = (β_T − β_1)/(T − 1); return exp(−Σ)."
+    estimate = None
+    with contextlib.suppress(Exception):  # check_function below reports what went wrong
+        estimate = float(estimate_fn(50, 100, 0.001, 0.2))
+    exact = float(diffusion.linear_schedule(100).alpha_bar[50])
+    success = (f"all {len(cases)} test cases give exp(−Σβ_s). For T = 100 it gives ᾱ_50 ≈ {estimate:.3f} against "
+               f"the exact {exact:.3f}: a little high, because log(1 − β) < −β." if estimate is not None else "")
+    checks.check_function("12.3", estimate_fn, cases, atol=1e-6, hint=hint, success=success or None)
+
+
+# --------------------------------------------------------------------------- 12.4 half the signal
 
 
 def check_4(first_t) -> None:

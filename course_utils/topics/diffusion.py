@@ -78,6 +78,13 @@ def _check_T(T: int) -> None:
         raise ValueError(f"T (the number of noising steps) must be an int ≥ 2; got {T!r}.")
 
 
+def seeded_generator(seed: int) -> torch.Generator:
+    """A fresh random stream for ``seed``. Under the seed sweep (``COURSE_SEED``) it moves with
+    ``torch.manual_seed``, so training batches and sampling noise change from seed to seed too."""
+    with runtime.seeded(seed):
+        return torch.Generator().manual_seed(int(torch.randint(0, 2**62, ())))
+
+
 def _per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Reshape a per-sample vector (N,) so it broadcasts over the other dimensions of ``like``."""
     return values.reshape(-1, *([1] * (like.dim() - 1)))
@@ -121,6 +128,28 @@ def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t: torch.Tensor) 
     if alpha_bar_t.dim() == 1:
         alpha_bar_t = _per_sample(alpha_bar_t, x_t)
     return (x_t - (1 - alpha_bar_t).sqrt() * eps) / alpha_bar_t.sqrt()
+
+
+def posterior(x0: torch.Tensor, x_t: torch.Tensor, t: int, schedule: Schedule) -> tuple[torch.Tensor, torch.Tensor]:
+    """The forward process run backwards, given the clean data: q(x_{t−1} | x_t, x_0) = N(μ̃_t, β̃_t I) with
+
+    μ̃_t = √ᾱ_{t−1} β_t / (1 − ᾱ_t) · x_0 + √α_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · x_t  and
+    β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t.   Returns ``(mean, variance)``; t in 1..T.
+    """
+    if not isinstance(t, int) or not 1 <= t <= schedule.T:
+        raise ValueError(f"the posterior q(x_(t-1) | x_t, x_0) needs an int t in 1..{schedule.T}; got {t!r}.")
+    if x0.shape != x_t.shape:
+        raise ValueError(f"x0 and x_t must have the same shape; got {tuple(x0.shape)} and {tuple(x_t.shape)}.")
+    beta, alpha = schedule.betas[t].to(x_t.dtype), schedule.alphas[t].to(x_t.dtype)
+    now, previous = schedule.alpha_bar[t].to(x_t.dtype), schedule.alpha_bar[t - 1].to(x_t.dtype)
+    mean = previous.sqrt() * beta / (1 - now) * x0 + alpha.sqrt() * (1 - previous) / (1 - now) * x_t
+    return mean, (1 - previous) / (1 - now) * beta
+
+
+def posterior_variances(schedule: Schedule) -> torch.Tensor:
+    """β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t for t = 1..T, with index 0 set to 0 (length T + 1)."""
+    ab = schedule.alpha_bar
+    return torch.cat([torch.zeros(1), (1 - ab[:-1]) / (1 - ab[1:]) * schedule.betas[1:]])
 
 
 # --------------------------------------------------------------------------- the ε-predictor
@@ -188,7 +217,7 @@ def train_ddpm(data: torch.Tensor, schedule: Schedule, *, hidden: int = 256, dep
     with runtime.seeded(seed):
         model = EpsilonMLP(data.shape[1], hidden, depth)
     average = models.moving_average(model, ema) if ema > 0 else None
-    rng = torch.Generator().manual_seed(seed)
+    rng = seeded_generator(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=False)  # faster than foreach for small models
 
     def factor(k: int) -> float:
@@ -225,29 +254,21 @@ def ddpm_sample(model: nn.Module, schedule: Schedule, n: int, dim: int, *, seed:
     """Ancestral DDPM sampling, T steps from x_T ~ N(0, I) down to x_0.
 
     Each step predicts ε̂, forms x̂_0 (optionally clipped to the valid range with
-    ``clip_x0``), then draws x_{t−1} from the Gaussian posterior q(x_{t−1} | x_t, x̂_0):
-    mean = √ᾱ_{t−1} β_t/(1−ᾱ_t) · x̂_0 + √α_t (1−ᾱ_{t−1})/(1−ᾱ_t) · x_t, variance β_t (1−ᾱ_{t−1})/(1−ᾱ_t).
+    ``clip_x0``), then draws x_{t−1} from the posterior q(x_{t−1} | x_t, x̂_0) = N(μ̃_t, β̃_t I)
+    (``posterior``): the variance is β̃_t, not β_t; the last step adds no noise.
     Returns x_0 and ``{t: x_t}`` for the steps in ``record`` (T is the starting noise).
     """
-    rng = torch.Generator().manual_seed(seed)
-    betas, alphas, alpha_bar = schedule.betas, schedule.alphas, schedule.alpha_bar
+    rng = seeded_generator(seed)
+    alpha_bar = schedule.alpha_bar
     x = torch.randn(n, dim, generator=rng)
     trajectory = {schedule.T: x.clone()} if schedule.T in record else {}
     with torch.no_grad():
         for t in range(schedule.T, 0, -1):
-            steps = torch.full((n,), t, dtype=torch.long)
-            x0_hat = predict_x0(x, model(x, steps), alpha_bar[t])
+            x0_hat = predict_x0(x, model(x, torch.full((n,), t, dtype=torch.long)), alpha_bar[t])
             if clip_x0 is not None:
                 x0_hat = clip_x0(x0_hat)
-            previous = alpha_bar[t - 1]
-            mean = (previous.sqrt() * betas[t] / (1 - alpha_bar[t])) * x0_hat + (
-                alphas[t].sqrt() * (1 - previous) / (1 - alpha_bar[t])
-            ) * x
-            if t > 1:
-                variance = betas[t] * (1 - previous) / (1 - alpha_bar[t])
-                x = mean + variance.sqrt() * torch.randn(x.shape, generator=rng)
-            else:
-                x = mean
+            mean, variance = posterior(x0_hat, x, t, schedule)
+            x = mean + variance.sqrt() * torch.randn(x.shape, generator=rng) if t > 1 else mean
             if t - 1 in record:
                 trajectory[t - 1] = x.clone()
     return x, trajectory
@@ -260,27 +281,216 @@ def ddim_timesteps(T: int, steps: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(T, 1, steps)}, reverse=True)
 
 
-def ddim_sample(model: nn.Module, schedule: Schedule, n: int, dim: int, steps: int, *, seed: int = 0,
-                clip_x0: Clip | None = None) -> torch.Tensor:
-    """Deterministic DDIM sampling (η = 0) with ``steps`` model calls instead of T.
+def _check_eta(eta: float) -> float:
+    if not isinstance(eta, (int, float)) or not 0.0 <= float(eta) <= 1.0:
+        raise ValueError(f"DDIM's η must be a number in [0, 1] (0: deterministic, 1: DDPM-like noise); got {eta!r}.")
+    return float(eta)
 
-    At each chosen time t it predicts x̂_0, then jumps straight to the next chosen time s:
-    x_s = √ᾱ_s · x̂_0 + √(1 − ᾱ_s) · ε̂ (the noise it saw, re-used). The last jump lands on x_0.
+
+def ddim_sigma(alpha_bar_t: torch.Tensor | float, alpha_bar_s: torch.Tensor | float, eta: float) -> torch.Tensor:
+    """The noise DDIM adds when it jumps from time t to s < t:
+    σ = η · √((1 − ᾱ_s)/(1 − ᾱ_t)) · √(1 − ᾱ_t/ᾱ_s). With η = 1 and s = t − 1, σ² = β̃_t."""
+    eta = _check_eta(eta)
+    ab_t, ab_s = torch.as_tensor(alpha_bar_t), torch.as_tensor(alpha_bar_s)
+    return eta * ((1 - ab_s) / (1 - ab_t)).sqrt() * (1 - ab_t / ab_s).clamp_min(0).sqrt()
+
+
+def ddim_step(x_t: torch.Tensor, eps_hat: torch.Tensor, alpha_bar_t: torch.Tensor | float,
+              alpha_bar_s: torch.Tensor | float, eta: float, z: torch.Tensor | None = None) -> torch.Tensor:
+    """One DDIM jump from x_t to x_s:  x_s = √ᾱ_s x̂_0 + √(1 − ᾱ_s − σ²) ε̂ + σ z  (``z`` ~ N(0, I)).
+
+    The fresh noise σ z takes the place of part of ε̂, so x_s keeps the variance 1 − ᾱ_s of
+    q(x_s | x_0). ``z`` may be None only when σ = 0 (η = 0, or a jump to s = 0).
     """
-    rng = torch.Generator().manual_seed(seed)
+    ab_t = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype)
+    ab_s = torch.as_tensor(alpha_bar_s, dtype=x_t.dtype)
+    sigma = ddim_sigma(ab_t, ab_s, eta).to(x_t.dtype)
+    x0_hat = predict_x0(x_t, eps_hat, ab_t)
+    x_s = ab_s.sqrt() * x0_hat + (1 - ab_s - sigma**2).clamp_min(0).sqrt() * eps_hat
+    if float(sigma) > 0:
+        if z is None or z.shape != x_t.shape:
+            raise ValueError(f"with σ > 0 (η = {eta}) the step needs noise z of shape {tuple(x_t.shape)}.")
+        x_s = x_s + sigma * z
+    return x_s
+
+
+def ddim_sample(model: nn.Module, schedule: Schedule, n: int, dim: int, steps: int, *, eta: float = 0.0,
+                seed: int = 0, clip_x0: Clip | None = None) -> torch.Tensor:
+    """DDIM sampling with ``steps`` model calls instead of T (``ddim_step`` at each chosen time).
+
+    η = 0 (the default) is deterministic: each jump re-uses the noise ε̂ it saw. η = 1 adds the
+    posterior's noise; with all T steps it is exactly ``ddpm_sample`` (same seed, same samples).
+    The last jump lands on x_0.
+    """
+    eta = _check_eta(eta)
+    rng = seeded_generator(seed)
     alpha_bar = schedule.alpha_bar
     times = ddim_timesteps(schedule.T, steps)
     x = torch.randn(n, dim, generator=rng)
     with torch.no_grad():
         for i, t in enumerate(times):
             eps = model(x, torch.full((n,), t, dtype=torch.long))
-            x0_hat = predict_x0(x, eps, alpha_bar[t])
             if clip_x0 is not None:
-                x0_hat = clip_x0(x0_hat)
+                x0_hat = clip_x0(predict_x0(x, eps, alpha_bar[t]))
                 eps = (x - alpha_bar[t].sqrt() * x0_hat) / (1 - alpha_bar[t]).sqrt()
             following = alpha_bar[times[i + 1]] if i + 1 < len(times) else torch.tensor(1.0)
-            x = following.sqrt() * x0_hat + (1 - following).sqrt() * eps
+            noisy = eta > 0 and i + 1 < len(times)
+            z = torch.randn(x.shape, generator=rng) if noisy else None
+            x = ddim_step(x, eps, alpha_bar[t], following, eta, z)
     return x
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def model_score(model: nn.Module, x: torch.Tensor, t: int, schedule: Schedule) -> torch.Tensor:
+    """The score an ε-predictor implies: ∇ log q_t(x) ≈ −ε̂_θ(x, t) / √(1 − ᾱ_t)."""
+    if not isinstance(t, int) or not 1 <= t <= schedule.T:
+        raise ValueError(f"t must be an int in 1..{schedule.T}; got {t!r}.")
+    with torch.no_grad():
+        return -model(x, torch.full((len(x),), t, dtype=torch.long)) / (1 - schedule.alpha_bar[t]).sqrt()
+
+
+def mixture_log_density(x: torch.Tensor, centres: torch.Tensor, std: float, alpha_bar: torch.Tensor | float) -> torch.Tensor:
+    """log q_t(x) for data from an equal mixture of Gaussians N(μ_k, std² I), noised to ᾱ_t:
+    q_t = mean_k N(√ᾱ_t μ_k, (ᾱ_t std² + 1 − ᾱ_t) I)."""
+    ab = torch.as_tensor(alpha_bar, dtype=x.dtype)
+    variance = ab * std**2 + 1 - ab
+    squared = (x[:, None, :] - ab.sqrt() * centres.to(x.dtype)[None]).pow(2).sum(-1)
+    d = x.shape[1]
+    return (torch.logsumexp(-squared / (2 * variance), dim=1) - math.log(len(centres))
+            - d / 2 * torch.log(2 * math.pi * variance))
+
+
+def mixture_score(x: torch.Tensor, centres: torch.Tensor, std: float, alpha_bar: torch.Tensor | float) -> torch.Tensor:
+    """The exact score ∇ log q_t(x) of the noised mixture (see ``mixture_log_density``), in closed form:
+    −Σ_k r_k(x) (x − √ᾱ_t μ_k) / (ᾱ_t std² + 1 − ᾱ_t), with r_k(x) the posterior weight of mode k."""
+    ab = torch.as_tensor(alpha_bar, dtype=x.dtype)
+    variance = ab * std**2 + 1 - ab
+    gaps = x[:, None, :] - ab.sqrt() * centres.to(x.dtype)[None]
+    weights = torch.softmax(-gaps.pow(2).sum(-1) / (2 * variance), dim=1)
+    return -(weights[..., None] * gaps).sum(1) / variance
+
+
+def mean_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean cosine similarity between two vector fields given at the same points (rows)."""
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"mean_cosine needs two (N, D) fields of the same shape; got {tuple(a.shape)}, {tuple(b.shape)}.")
+    return float(F.cosine_similarity(a.double(), b.double(), dim=1).mean())
+
+
+# --------------------------------------------------------------------------- judging with a spread over seeds
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The judge's scores of several batches of samples (one per sample seed): mean ± standard deviation."""
+
+    runs: tuple  # of judge.JudgeScores
+
+    def _values(self, name: str) -> np.ndarray:
+        return np.array([getattr(r, name) for r in self.runs], dtype=np.float64)
+
+    def mean(self, name: str) -> float:
+        """Mean over the batches of ``confidence``, ``min_class_fraction`` or ``frechet``."""
+        return float(self._values(name).mean())
+
+    def std(self, name: str) -> float:
+        """Sample standard deviation over the batches (0 for a single batch)."""
+        values = self._values(name)
+        return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+    def worst(self, name: str) -> float:
+        """The lowest value over the batches (for the Fréchet distance, where lower is better, the highest)."""
+        values = self._values(name)
+        return float(values.max() if name == "frechet" else values.min())
+
+
+def judge_batches(batches: Sequence[torch.Tensor], score: Callable | None = None) -> Spread:
+    """Judge each batch of images in [0, 1] (``score`` defaults to ``course_utils.judge.score``)."""
+    if not batches:
+        raise ValueError("judge_batches needs at least one batch of images.")
+    if score is None:
+        from course_utils import judge
+
+        score = judge.score
+    return Spread(tuple(score(batch) for batch in batches))
+
+
+def spread_table(rows: dict[str, Spread]) -> str:
+    """A plain-text table, one row per named ``Spread``: mean ± std of each judge score (± 0 is left out)."""
+    if not rows:
+        raise ValueError("spread_table needs at least one named Spread.")
+    width = max(12, *(len(name) for name in rows))
+
+    def cell(spread: Spread, name: str, digits: int) -> str:
+        text = f"{spread.mean(name):.{digits}f}"
+        return text + (f" ± {spread.std(name):.{digits}f}" if len(spread.runs) > 1 else "")
+
+    lines = [f"{'':<{width}}  {'confidence':>15}  {'rarest class':>15}  {'Fréchet distance':>17}   batches"]
+    for name, spread in rows.items():
+        lines.append(f"{name:<{width}}  {cell(spread, 'confidence', 3):>15}  {cell(spread, 'min_class_fraction', 3):>15}"
+                     f"  {cell(spread, 'frechet', 2):>17}   {len(spread.runs)} × {spread.runs[0].n_samples}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- DDIM's η on digits
+
+
+@dataclass(frozen=True)
+class DDIMResult:
+    """Samples (pixels in [0, 1]) and the judge's scores for one (η, steps) setting."""
+
+    eta: float
+    steps: int
+    images: torch.Tensor
+    scores: object  # judge.JudgeScores
+
+
+class DDIMGrid:
+    """DDIM samples of one trained model for settings (η, steps), computed when first asked for, then kept.
+
+    ``decode`` maps the model's outputs to images in [0, 1]; every setting starts from the same noise
+    (``seed``) and is judged on ``n`` samples (``score`` defaults to ``course_utils.judge.score``).
+    """
+
+    def __init__(self, model: nn.Module, schedule: Schedule, decode: Callable[[torch.Tensor], torch.Tensor], *,
+                 n: int, dim: int, seed: int = 1, clip_x0: Clip | None = None,
+                 step_counts: Sequence[int] = (5, 10, 20, 50, 100), score: Callable | None = None) -> None:
+        if n < 1 or not step_counts:
+            raise ValueError(f"DDIMGrid needs n ≥ 1 and at least one step count; got n={n}, {tuple(step_counts)}.")
+        for steps in step_counts:
+            ddim_timesteps(schedule.T, steps)  # raises for a bad count
+        if score is None:
+            from course_utils import judge
+
+            score = judge.score
+        self.model, self.schedule, self.decode, self.score = model, schedule, decode, score
+        self.n, self.dim, self.seed, self.clip_x0 = n, dim, seed, clip_x0
+        self.step_counts = tuple(int(s) for s in step_counts)
+        self.results: dict[tuple[float, int], DDIMResult] = {}
+
+    def result(self, eta: float, steps: int) -> DDIMResult:
+        key = (round(_check_eta(eta), 6), int(steps))
+        if key not in self.results:
+            out = ddim_sample(self.model, self.schedule, self.n, self.dim, key[1], eta=key[0], seed=self.seed,
+                              clip_x0=self.clip_x0)
+            images = self.decode(out)
+            self.results[key] = DDIMResult(key[0], key[1], images, self.score(images))
+        return self.results[key]
+
+    def curve(self, eta: float, name: str = "frechet") -> list[float]:
+        """One judge score for every step count at this η (computes what is missing)."""
+        return [getattr(self.result(eta, steps).scores, name) for steps in self.step_counts]
+
+    def table(self, etas: Sequence[float] = (0.0, 1.0)) -> str:
+        lines = [f"{'':<16}  confidence  rarest class  Fréchet distance"]
+        for eta in etas:
+            for steps in self.step_counts:
+                s = self.result(eta, steps).scores
+                lines.append(f"{f'η = {eta:g}, {steps:>3} steps':<16}  {s.confidence:>10.4f}  {s.min_class_fraction:>12.4f}"
+                             f"  {s.frechet:>16.4f}")
+        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- a latent space for digits
@@ -379,6 +589,95 @@ def scatter_2d_figure(panels: Sequence[tuple[str, torch.Tensor]], data: torch.Te
     return fig
 
 
+def posterior_figure(x0: float, x_t: float, t: int, schedule: Schedule, grid: torch.Tensor) -> Figure:
+    """1-D: the two Gaussians in x_{t−1} whose product is the posterior, and the posterior itself."""
+    g = grid.double()
+    ab_prev, alpha, beta = (float(schedule.alpha_bar[t - 1]), float(schedule.alphas[t]), float(schedule.betas[t]))
+
+    def normal(mean: float, var: float) -> np.ndarray:
+        return (torch.exp(-(g - mean) ** 2 / (2 * var)) / math.sqrt(2 * math.pi * var)).numpy()
+
+    mean, var = posterior(torch.tensor([x0], dtype=torch.float64), torch.tensor([x_t], dtype=torch.float64), t, schedule)
+    fig, ax = plt.subplots(figsize=(6.5, 2.8))
+    ax.plot(g, normal(math.sqrt(ab_prev) * x0, 1 - ab_prev), label="q(x_{t−1} | x_0): where x_0 puts it")
+    ax.plot(g, normal(x_t / math.sqrt(alpha), beta / alpha), label="q(x_t | x_{t−1}) as a function of x_{t−1} (rescaled)")
+    ax.plot(g, normal(float(mean), float(var)), "k", lw=2, label="posterior q(x_{t−1} | x_t, x_0) = N(μ̃_t, β̃_t)")
+    ax.axvline(x0, color="0.5", ls=":", lw=1)
+    ax.set_xlabel("x_{t−1}")
+    ax.set_title(f"t = {t}: x_0 = {x0:g}, x_t = {x_t:g}", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def score_field_figure(model: nn.Module, schedule: Schedule, centres: torch.Tensor, std: float,
+                       times: Sequence[int], *, limit: float = 1.6, n_grid: int = 15) -> Figure:
+    """Arrows of the learned score −ε̂/√(1 − ᾱ_t) (top row) and of the exact score of the noised
+    mixture (bottom row) on a grid, at several t; all arrows have unit length (direction only),
+    over the exact density q_t in grey."""
+    axis = torch.linspace(-limit, limit, n_grid)
+    gx, gy = torch.meshgrid(axis, axis, indexing="xy")
+    points = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+    fine = torch.linspace(-limit, limit, 121)
+    fx, fy = torch.meshgrid(fine, fine, indexing="xy")
+    fine_points = torch.stack([fx.reshape(-1), fy.reshape(-1)], dim=1).double()
+    fig, axes = plt.subplots(2, len(times), figsize=(2.5 * len(times), 5.0), squeeze=False)
+    for col, t in enumerate(times):
+        ab = schedule.alpha_bar[t]
+        density = mixture_log_density(fine_points, centres, std, ab.double()).exp().reshape(121, 121)
+        fields = {"learned −ε̂/√(1 − ᾱ_t)": model_score(model, points, t, schedule),
+                  "exact ∇ log q_t": mixture_score(points.double(), centres, std, ab.double()).float()}
+        for row, (name, arrows) in enumerate(fields.items()):
+            ax = axes[row, col]
+            ax.imshow(density.numpy(), extent=(-limit, limit, -limit, limit), origin="lower", cmap="Greys",
+                      alpha=0.6)
+            unit = arrows / arrows.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            ax.quiver(points[:, 0], points[:, 1], unit[:, 0], unit[:, 1], color="tab:red" if row == 0 else "tab:blue",
+                      angles="xy", scale_units="xy", scale=n_grid / (2 * limit) * 1.6, width=0.006)
+            plots.square_frame(ax, limit, f"{name}\nt = {t}, ᾱ_t = {float(ab):.2f}")
+            ax.title.set_fontsize(8)
+            ax.grid(False)
+    fig.tight_layout()
+    return fig
+
+
+def ddim_figure(grid: DDIMGrid, current: DDIMResult, *, n_show: int = 32, reference: float | None = None) -> Figure:
+    """Left: samples of the current (η, steps); right: Fréchet distance against steps for η = 0 and η = 1
+    (and the current η), the current setting marked."""
+    fig = plt.figure(figsize=(9.0, 3.0))
+    outer = fig.add_gridspec(1, 2, width_ratios=[1.1, 1.0], wspace=0.25, left=0.02, right=0.98, bottom=0.17, top=0.88)
+    pictures = fig.add_subplot(outer[0])
+    images = current.images[:n_show].reshape(-1, 8, 8)
+    cols = 8
+    rows = math.ceil(len(images) / cols)
+    canvas = torch.ones(rows * 9 - 1, cols * 9 - 1)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * 9 : r * 9 + 8, c * 9 : c * 9 + 8] = image
+    pictures.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=1)
+    pictures.set_xticks([])
+    pictures.set_yticks([])
+    pictures.grid(False)
+    pictures.set_title(f"η = {current.eta:g}, {current.steps} steps: {n_show} of {len(current.images)} samples",
+                       fontsize=9)
+    curve = fig.add_subplot(outer[1])
+    for eta, style in ((0.0, "o-"), (1.0, "s-")):
+        curve.plot(grid.step_counts, grid.curve(eta), style, label=f"η = {eta:g}")
+    if current.eta not in (0.0, 1.0):  # only the settings already sampled, so a slider move costs one setting
+        seen = sorted(steps for (eta, steps) in grid.results if eta == current.eta)
+        curve.plot(seen, [grid.results[(current.eta, steps)].scores.frechet for steps in seen], "^-",
+                   label=f"η = {current.eta:g} (settings tried)")
+    curve.plot([current.steps], [current.scores.frechet], "k*", ms=12, label="current setting")
+    if reference is not None:
+        curve.axhline(reference, color="tab:red", ls="--", lw=1, label="Gaussian in latent")
+    curve.set_xscale("log")
+    curve.set_xticks(grid.step_counts, [str(n) for n in grid.step_counts])
+    curve.set_xlabel("sampling steps (network calls)")
+    curve.set_title(f"Fréchet distance, {grid.n} samples (lower is better)", fontsize=9)
+    curve.legend(fontsize=7)
+    return fig
+
+
 # --------------------------------------------------------------------------- widget
 
 
@@ -405,3 +704,34 @@ class NoiseScheduleExplorer(Explorer):
         t = int(self.t.value)
         parts = [f"{s.name}: ᾱ_t = {float(s.alpha_bar[t]):.3f}" for s in self.schedules]
         self.status.value = f"t = {t}; " + "; ".join(parts)
+
+
+class DDIMExplorer(Explorer):
+    """DDIM's η and the number of sampling steps: the samples and the judge's scores of each setting."""
+
+    description = "a slider for DDIM's η and one for the number of sampling steps"
+
+    def __init__(self, grid: DDIMGrid, *, eta: float = 0.0, steps: int = 20, reference: float | None = None) -> None:
+        import ipywidgets as w
+
+        if not isinstance(grid, DDIMGrid):
+            raise ValueError(f"DDIMExplorer needs a DDIMGrid (the trained model and its decoder); got {type(grid).__name__}.")
+        if steps not in grid.step_counts:
+            raise ValueError(f"steps must be one of the grid's step counts {grid.step_counts}; got {steps!r}.")
+        self.grid, self.reference = grid, reference
+        self.eta = w.FloatSlider(value=_check_eta(eta), min=0.0, max=1.0, step=0.25, description="η",
+                                 continuous_update=False)
+        self.steps = w.SelectionSlider(options=list(grid.step_counts), value=steps, description="steps",
+                                       continuous_update=False)
+        self.start((self.eta, self.steps))
+
+    def figure(self) -> Figure:
+        self.current = self.grid.result(float(self.eta.value), int(self.steps.value))
+        return ddim_figure(self.grid, self.current, reference=self.reference)
+
+    def on_redraw(self) -> None:
+        s = self.current.scores
+        kind = "deterministic" if self.current.eta == 0 else "stochastic"
+        self.status.value = (f"η = {self.current.eta:g} ({kind}), {self.current.steps} steps: judge confidence "
+                             f"{s.confidence:.3f}, rarest digit {s.min_class_fraction:.3f}, Fréchet distance "
+                             f"{s.frechet:.2f} on {s.n_samples} samples")

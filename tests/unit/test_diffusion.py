@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from course_utils.judge import JudgeScores
 from course_utils.topics import diffusion
 
 
@@ -194,3 +196,190 @@ def test_figures_and_widget():
     assert explorer.t.value == 20
     with pytest.raises(ValueError, match="flattened"):
         diffusion.NoiseScheduleExplorer(images.reshape(3, 8, 8), schedules)
+
+
+# --------------------------------------------------------------------------- the posterior
+
+
+def test_posterior_is_bayes_rule_on_a_grid():
+    schedule = diffusion.cosine_schedule(50)
+    grid = torch.linspace(-5, 5, 50_001, dtype=torch.float64)
+    for t, x0, x_t in ((1, 0.3, -0.2), (7, -1.0, 0.5), (30, 0.8, 0.1), (45, 0.0, 2.0)):
+        beta, alpha = schedule.betas[t].double(), schedule.alphas[t].double()
+        ab_prev = schedule.alpha_bar[t - 1].double()
+        mean, var = diffusion.posterior(torch.tensor([x0], dtype=torch.float64), torch.tensor([x_t], dtype=torch.float64),
+                                        t, schedule)
+        if t == 1:  # ᾱ_0 = 1: the posterior is the point x_0
+            assert var.item() == 0 and mean.item() == pytest.approx(x0, abs=1e-4)  # float32 schedule
+            continue
+        log_p = -(x_t - alpha.sqrt() * grid) ** 2 / (2 * beta) - (grid - ab_prev.sqrt() * x0) ** 2 / (2 * (1 - ab_prev))
+        w = torch.softmax(log_p, 0)
+        grid_mean = (w * grid).sum()
+        assert mean.item() == pytest.approx(grid_mean.item(), abs=1e-6)
+        assert var.item() == pytest.approx((w * (grid - grid_mean) ** 2).sum().item(), abs=1e-6)
+
+
+def test_posterior_variances():
+    schedule = diffusion.linear_schedule(20)
+    tilde = diffusion.posterior_variances(schedule)
+    assert tilde.shape == (21,) and tilde[0] == 0 and tilde[1] == 0
+    assert bool((tilde[1:] <= schedule.betas[1:]).all())
+    x = torch.zeros(2, 3)
+    for t in (2, 10, 20):
+        assert diffusion.posterior(x, x, t, schedule)[1].item() == pytest.approx(tilde[t].item())
+    with pytest.raises(ValueError, match="1..20"):
+        diffusion.posterior(x, x, 0, schedule)
+    with pytest.raises(ValueError, match="same shape"):
+        diffusion.posterior(x, torch.zeros(2, 2), 3, schedule)
+
+
+# --------------------------------------------------------------------------- DDIM's η
+
+
+def test_ddim_sigma_spans_deterministic_to_the_posterior():
+    schedule = diffusion.cosine_schedule(40)
+    ab = schedule.alpha_bar
+    t = torch.arange(1, 41)
+    assert torch.allclose(diffusion.ddim_sigma(ab[t], ab[t - 1], 1.0) ** 2, diffusion.posterior_variances(schedule)[1:],
+                          atol=1e-6)
+    assert torch.equal(diffusion.ddim_sigma(ab[t], ab[t - 1], 0.0), torch.zeros(40))
+    assert diffusion.ddim_sigma(ab[30], ab[10], 0.5).item() == pytest.approx(
+        0.5 * diffusion.ddim_sigma(ab[30], ab[10], 1.0).item())
+    assert diffusion.ddim_sigma(ab[10], torch.tensor(1.0), 1.0).item() == 0  # the last jump, to x_0, adds no noise
+    for bad in (-0.1, 1.5, "1"):
+        with pytest.raises(ValueError, match="η"):
+            diffusion.ddim_sigma(ab[2], ab[1], bad)
+
+
+def test_ddim_step_keeps_the_marginal_variance():
+    schedule = diffusion.cosine_schedule(100)
+    ab_t, ab_s = schedule.alpha_bar[70], schedule.alpha_bar[30]
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.full((200_000, 1), 0.5)
+    eps, z = torch.randn(x0.shape, generator=g), torch.randn(x0.shape, generator=g)
+    x_t = ab_t.sqrt() * x0 + (1 - ab_t).sqrt() * eps
+    for eta in (0.0, 0.5, 1.0):  # with the true ε, x_s must follow q(x_s | x_0) for every η
+        x_s = diffusion.ddim_step(x_t, eps, ab_t, ab_s, eta, z)
+        assert x_s.mean().item() == pytest.approx(ab_s.sqrt().item() * 0.5, abs=0.01)
+        assert x_s.var().item() == pytest.approx(1 - ab_s.item(), abs=0.01)
+    deterministic = diffusion.ddim_step(x_t[:5], eps[:5], ab_t, ab_s, 0.0)
+    assert torch.allclose(deterministic, ab_s.sqrt() * x0[:5] + (1 - ab_s).sqrt() * eps[:5], atol=1e-5)
+    with pytest.raises(ValueError, match="noise z"):
+        diffusion.ddim_step(x_t[:5], eps[:5], ab_t, ab_s, 0.5)
+
+
+def test_ddim_with_eta_1_and_all_steps_is_ddpm():
+    schedule = diffusion.cosine_schedule(30)
+    torch.manual_seed(0)
+    model = diffusion.EpsilonMLP(3, hidden=16, depth=1).eval()
+    clip = lambda z: z.clamp(-2, 2)  # noqa: E731
+    ddpm, _ = diffusion.ddpm_sample(model, schedule, 40, 3, seed=4, clip_x0=clip)
+    ddim = diffusion.ddim_sample(model, schedule, 40, 3, 30, eta=1.0, seed=4, clip_x0=clip)
+    assert torch.allclose(ddpm, ddim, atol=1e-4)
+    fewer = diffusion.ddim_sample(model, schedule, 40, 3, 10, eta=1.0, seed=4, clip_x0=clip)
+    assert not torch.allclose(fewer, ddpm, atol=1e-2)
+    oracle = Oracle(torch.tensor([0.5, -2.0, 1.0]), schedule)
+    for eta in (0.25, 1.0):
+        assert torch.allclose(diffusion.ddim_sample(oracle, schedule, 20, 3, 7, eta=eta, seed=0),
+                              torch.tensor([0.5, -2.0, 1.0]).expand(20, 3), atol=1e-3)
+    with pytest.raises(ValueError, match="η"):
+        diffusion.ddim_sample(oracle, schedule, 5, 3, 5, eta=2.0)
+
+
+def test_seeded_generator_is_deterministic_and_leaves_the_global_stream_alone():
+    state = torch.get_rng_state()
+    a = torch.randn(4, generator=diffusion.seeded_generator(3))
+    assert torch.equal(a, torch.randn(4, generator=diffusion.seeded_generator(3)))
+    assert not torch.equal(a, torch.randn(4, generator=diffusion.seeded_generator(4)))
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def test_mixture_score_is_the_gradient_of_the_log_density():
+    centres = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    x = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    for ab in (0.999, 0.7, 0.05):
+        ab = torch.tensor(ab, dtype=torch.float64)
+        (grad,) = torch.autograd.grad(diffusion.mixture_log_density(x, centres, 0.1, ab).sum(), x)
+        assert torch.allclose(diffusion.mixture_score(x.detach(), centres, 0.1, ab), grad, atol=1e-9)
+    # one mode, no noise left: the score of N(μ, std²) is −(x − μ)/std²
+    one = torch.tensor([[0.5, -0.5]])
+    assert torch.allclose(diffusion.mixture_score(x.detach(), one, 0.2, torch.tensor(1.0, dtype=torch.float64)),
+                          -(x.detach() - one.double()) / 0.04)
+    density = diffusion.mixture_log_density(torch.zeros(1, 2, dtype=torch.float64), one, 1.0, torch.tensor(1.0)).exp()
+    assert density.item() == pytest.approx(np.exp(-0.25) / (2 * np.pi))
+
+
+def test_model_score_and_mean_cosine():
+    schedule = diffusion.cosine_schedule(20)
+    target = torch.tensor([0.0, 0.0])
+    oracle = Oracle(target, schedule)
+    x = torch.randn(30, 2)
+    # for data at a single point, the exact score of q_t is −x/(1 − ᾱ_t)
+    assert torch.allclose(diffusion.model_score(oracle, x, 5, schedule), -x / (1 - schedule.alpha_bar[5]), atol=1e-5)
+    assert diffusion.mean_cosine(x, 3 * x) == pytest.approx(1.0)
+    assert diffusion.mean_cosine(x, -x) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        diffusion.mean_cosine(x, x[:3])
+    with pytest.raises(ValueError, match="1..20"):
+        diffusion.model_score(oracle, x, 0, schedule)
+
+
+# --------------------------------------------------------------------------- judging with a spread
+
+
+def fake_score(images: torch.Tensor) -> JudgeScores:
+    """A stand-in for the judge: confidence = mean pixel, Fréchet = 10 × mean pixel."""
+    m = float(images.mean())
+    return JudgeScores(len(images), m, tuple([0.1] * 10), 10 * m)
+
+
+def test_spread_and_table():
+    spread = diffusion.judge_batches([torch.full((10, 64), v) for v in (0.2, 0.4, 0.6)], fake_score)
+    assert spread.mean("confidence") == pytest.approx(0.4)
+    assert spread.std("confidence") == pytest.approx(0.2)
+    assert spread.worst("confidence") == pytest.approx(0.2) and spread.worst("frechet") == pytest.approx(6.0)
+    single = diffusion.judge_batches([torch.full((10, 64), 0.5)], fake_score)
+    assert single.std("frechet") == 0.0
+    table = diffusion.spread_table({"three": spread, "one": single}).splitlines()
+    assert len(table) == 3 and "0.400 ± 0.200" in table[1] and "3 × 10" in table[1]
+    assert "±" not in table[2] and "1 × 10" in table[2]
+    with pytest.raises(ValueError, match="at least one"):
+        diffusion.judge_batches([], fake_score)
+    with pytest.raises(ValueError, match="at least one"):
+        diffusion.spread_table({})
+
+
+def test_ddim_grid_caches_and_the_explorer_redraws():
+    schedule = diffusion.cosine_schedule(20)
+    oracle = Oracle(torch.full((64,), 0.2), schedule)
+    decode = lambda z: z.clamp(0, 1)  # noqa: E731
+    grid = diffusion.DDIMGrid(oracle, schedule, decode, n=12, dim=64, seed=1, step_counts=(2, 5, 20), score=fake_score)
+    first = grid.result(0.0, 5)
+    assert grid.result(0.0, 5) is first and first.images.shape == (12, 64)
+    assert first.scores.confidence == pytest.approx(0.2, abs=1e-3)
+    assert len(grid.curve(1.0)) == 3 and len(grid.results) == 4
+    assert len(grid.table().splitlines()) == 1 + 2 * 3
+    explorer = diffusion.DDIMExplorer(grid, eta=0.0, steps=5)
+    assert explorer.redraws == 0 and explorer.status.value.startswith("η = 0 (deterministic), 5 steps")
+    explorer.eta.value = 0.5
+    assert explorer.redraws == 1 and "η = 0.5 (stochastic)" in explorer.status.value
+    assert (0.5, 5) in grid.results and (0.5, 20) not in grid.results  # one setting per slider move
+    explorer.steps.value = 20
+    assert explorer.redraws == 2 and ", 20 steps" in explorer.status.value
+    with pytest.raises(ValueError, match="step counts"):
+        diffusion.DDIMExplorer(grid, steps=7)
+    with pytest.raises(ValueError, match="DDIMGrid"):
+        diffusion.DDIMExplorer("grid")
+    with pytest.raises(ValueError, match="1..20"):
+        diffusion.DDIMGrid(oracle, schedule, decode, n=12, dim=64, step_counts=(30,), score=fake_score)
+
+
+def test_new_figures():
+    schedule = diffusion.cosine_schedule(20)
+    assert len(diffusion.posterior_figure(0.5, 0.1, 5, schedule, torch.linspace(-3, 3, 301)).axes) == 1
+    oracle = Oracle(torch.zeros(2), schedule)
+    centres = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    assert len(diffusion.score_field_figure(oracle, schedule, centres, 0.05, (2, 10), n_grid=5).axes) == 4
