@@ -8,13 +8,15 @@ input taken as ``input_size``, one bias vector instead of two...) and names the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
 
 from course_utils import checks
+from course_utils.data import sequences
 
 # --------------------------------------------------------------------------- the layer of 09.1 and 09.4
 
@@ -153,8 +155,27 @@ def _expected_windows(series: torch.Tensor, window: int) -> tuple[torch.Tensor, 
     return spans[:, :window].unsqueeze(-1), spans[:, window:]
 
 
+class _HelperCalled(Exception):
+    """Raised inside the check when the answer calls ``sequences.sliding_windows``."""
+
+
+@contextmanager
+def _without_sliding_windows() -> Iterator[None]:
+    """Make ``course_utils.data.sequences.sliding_windows`` raise while the learner's function runs."""
+    saved = sequences.sliding_windows
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise _HelperCalled
+
+    sequences.sliding_windows = refuse
+    try:
+        yield
+    finally:
+        sequences.sliding_windows = saved
+
+
 def check_3(make_windows: Any) -> None:
-    """Exercise 09.3: X (N, window, 1) and y (N, 1)."""
+    """Exercise 09.3: X (N, window, 1) and y (N, 1), written without ``sequences.sliding_windows``."""
     exercise = "09.3"
     if checks.unanswered(exercise, make_windows):
         return
@@ -162,7 +183,13 @@ def check_3(make_windows: Any) -> None:
     window = 3
     X_exp, y_exp = _expected_windows(series, window)
     try:
-        result = make_windows(series.clone(), window)
+        with _without_sliding_windows():
+            result = make_windows(series.clone(), window)
+    except _HelperCalled:
+        checks.failed(exercise, "make_windows calls sequences.sliding_windows, the helper this exercise rebuilds.",
+                      "write it from slicing: how many windows fit in a series of n values, and which value "
+                      "follows window k?")
+        return
     except NotImplementedError:
         checks.not_done(exercise, checks.NOT_WRITTEN_MESSAGE)
         return
@@ -197,21 +224,43 @@ def check_3(make_windows: Any) -> None:
 
 # --------------------------------------------------------------------------- 09.4 which row of h_n is which slice
 
-ROW_KEYS = ("output[:, -1, :12]", "output[:, 0, 12:]", "weight_hh_l1_reverse")
+ROW_KEYS = ("packed output[:, -1, :12]", "packed output[:, 0, 12:]", "weight_hh_l1_reverse")
+PACKED_LENGTHS = (20, 15, 9, 4, 1)  # the five sequences of GRU_INPUT_SHAPE, cut to these lengths
 
 
-def h_n_rows() -> dict[str, int]:
-    """The rows of the exercises' ``h_n`` (indices 0-5) that equal two slices of ``output`` and one layer-direction.
+def _packed_run() -> tuple[torch.Tensor, torch.Tensor]:
+    """``output`` (padded back) and ``h_n`` of the exercises' GRU on its input packed to PACKED_LENGTHS."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    Found by comparing tensors, not by the layout rule: the first two keys are the rows equal to those
-    slices of ``output``; the third is the row of the direction whose recurrent weights are
-    ``weight_hh_l1_reverse`` (recomputed by running that layer's backward direction alone).
+    gru, _, _ = _gru_run()
+    x = torch.randn(*GRU_INPUT_SHAPE, generator=torch.Generator().manual_seed(9))
+    lengths = torch.tensor(PACKED_LENGTHS)
+    mask = (torch.arange(GRU_INPUT_SHAPE[1]) < lengths[:, None]).unsqueeze(-1)
+    with torch.no_grad():
+        packed = pack_padded_sequence(x * mask, lengths, batch_first=True, enforce_sorted=False)
+        out_packed, h_n = gru(packed)
+        output, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=GRU_INPUT_SHAPE[1])
+    return output, h_n
+
+
+def h_n_rows() -> dict[str, int | None]:
+    """The rows of ``h_n`` (0-5, or None when no row is equal; the learner writes "none") for the three items of exercise 09.4.
+
+    Found by comparing tensors, not by the layout rule: the first two are slices of the packed batch's
+    ``output`` (padded back to 20 steps); the third is the row of the direction whose recurrent
+    weights are ``weight_hh_l1_reverse`` (recomputed by running that layer's backward direction alone).
     """
-    gru, output, h_n = _gru_run()
+    gru, _, h_n_full = _gru_run()
     hidden = GRU_CONFIG["hidden_size"]
-    rows = {}
-    for key, piece in (("output[:, -1, :12]", output[:, -1, :hidden]), ("output[:, 0, 12:]", output[:, 0, hidden:])):
-        rows[key] = next(r for r in range(len(h_n)) if torch.allclose(h_n[r], piece, atol=1e-6))
+    output, h_n = _packed_run()
+
+    def row_of(piece: torch.Tensor, states: torch.Tensor, atol: float = 1e-6) -> int | None:
+        return next((r for r in range(len(states)) if torch.allclose(states[r], piece, atol=atol)), None)
+
+    rows: dict[str, int | None] = {
+        "packed output[:, -1, :12]": row_of(output[:, -1, :hidden], h_n),
+        "packed output[:, 0, 12:]": row_of(output[:, 0, hidden:], h_n),
+    }
     # Layer 1's backward direction alone: a one-layer GRU with its weights, run backwards in time over
     # layer 0's output (both directions of layer 0, side by side, rebuilt from a two-direction layer).
     x = torch.randn(*GRU_INPUT_SHAPE, generator=torch.Generator().manual_seed(9))
@@ -223,21 +272,26 @@ def h_n_rows() -> dict[str, int]:
         back.load_state_dict({k.replace("_l1_reverse", "_l0"): v for k, v in gru.state_dict().items()
                               if k.endswith("_l1_reverse")})
         _, last = back(below.flip(1))
-    rows["weight_hh_l1_reverse"] = next(r for r in range(len(h_n)) if torch.allclose(h_n[r], last[0], atol=1e-5))
+    rows["weight_hh_l1_reverse"] = row_of(last[0], h_n_full, atol=1e-5)
     return rows
 
 
-_ROW_HINTS: dict[str, dict[int, str]] = {
-    "output[:, -1, :12]": {
-        2: "h_n is ordered layer by layer, forward then backward within each layer: the top layer's forward "
-           "direction is row 2 · 2 = 4 (h_n.view(3, 2, 5, 12)[2, 0]).",
-        0: "row 0 is the first layer; output comes from the top layer.",
-        5: "row 5 is the top layer's backward direction; the forward half [:12] ends its reading at the last step.",
+_ROW_HINTS: dict[str, dict[int | None, str]] = {
+    "packed output[:, -1, :12]": {
+        4: "row 4 (the top layer's forward state) holds each sequence's state at its OWN last step. In a packed "
+           "batch only the longest sequence reaches step 19; the others have padding there, and "
+           "pad_packed_sequence fills it with zeros. Their forward summary is output[k, length_k − 1, :12].",
+        5: "the half [:12] is the forward direction, and in a packed batch the last step is padding for every "
+           "sequence shorter than 20.",
+        2: "row 2 is the middle layer; output shows only the top layer. And in a packed batch the last step is "
+           "padding for every sequence shorter than 20.",
     },
-    "output[:, 0, 12:]": {
+    "packed output[:, 0, 12:]": {
+        None: "packing makes the backward direction start at each sequence's own last real step, so it still "
+              "finishes at step 0 for every sequence: its final state is in output at step 0.",
         4: "row 4 is the top layer's forward direction; the half [12:] belongs to the backward direction.",
         1: "row 1 is the first layer's backward direction; output comes from the top layer.",
-        2: "rows go layer by layer, forward then backward: the top layer's backward direction is row 2 · 2 + 1 = 5.",
+        2: "rows go layer by layer, forward then backward: the top layer's backward direction is row 2 · 2 + 1.",
     },
     "weight_hh_l1_reverse": {
         4: "h_n is not all forward rows then all backward rows: within each layer forward comes first, then "
@@ -245,28 +299,37 @@ _ROW_HINTS: dict[str, dict[int, str]] = {
         2: "row 2 is layer 1's forward direction; _reverse names the backward one, the row after it: 2 · 1 + 1 = 3.",
         1: "row 1 is layer 0's backward direction (weight_hh_l0_reverse); _l1 is the second layer.",
         5: "row 5 is the top layer (l2); _l1 is the middle one.",
+        None: "every layer and direction has its final state in h_n, including the middle layer's.",
     },
 }
 
 
 def check_4(rows: Any) -> None:
-    """Exercise 09.4: which row of the 3-layer bidirectional GRU's h_n is which slice or direction."""
+    """Exercise 09.4: which row of the 3-layer bidirectional GRU's h_n (or none) is which slice or direction."""
     ex = "09.4"
     if checks.unanswered(ex, rows, expect="dict", keys=ROW_KEYS):
         return
     right = h_n_rows()
     n_rows = 2 * GRU_CONFIG["num_layers"]
     for key in ROW_KEYS:
-        value = checks.as_number(rows[key])
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or not -n_rows <= value < n_rows:
-            return checks.failed(ex, f"{key}: {rows[key]!r} is not a row of h_n.",
-                                 f"h_n has {n_rows} rows: give an index from 0 to {n_rows - 1} (or -{n_rows} to -1).")
-        value %= n_rows
+        value = rows[key]
+        if isinstance(value, str) and value.strip().lower() == "none":
+            value = None
+        else:
+            value = checks.as_number(value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool) or not -n_rows <= value < n_rows:
+                return checks.failed(ex, f"{key}: {rows[key]!r} is not a row of h_n.",
+                                     f"give a row from 0 to {n_rows - 1}, or the string \"none\" when no row of h_n "
+                                     "equals it.")
+            value %= n_rows
         if value != right[key]:
+            shown = '"none"' if value is None else f"row {value}"
             hint = _ROW_HINTS[key].get(value, "h_n's rows go layer by layer and, within a layer, forward (2·layer) "
-                                              "then backward (2·layer + 1).")
-            return checks.failed(ex, f"{key}: row {value} is not the one.", hint)
-    checks.passed(ex, "rows 4, 5 and 3: h_n.view(3, 2, batch, 12)[layer, direction], forward at the last step of "
-                      "output, backward at step 0.")
+                                              "then backward (2·layer + 1); in a packed batch every sequence "
+                                              "stops at its own length.")
+            return checks.failed(ex, f"{key}: {shown} is not the answer.", hint)
+    checks.passed(ex, "none, 5 and 3: in a packed batch the forward summaries sit at each sequence's own last step "
+                      "(output[k, length_k − 1, :12]; the last step is padding, zeros, for shorter ones), while "
+                      "every backward direction still ends at step 0; h_n.view(3, 2, batch, 12)[layer, direction].")

@@ -8,6 +8,7 @@ changes the LSTM it is given; ``TemperatureExplorer`` only wires a slider to the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -73,7 +74,8 @@ class TemperatureExplorer(Explorer):
     """A temperature slider over next-character probabilities, with a text sample as status.
 
     ``logits``: the model's next-character logits after a prompt (1-D); ``sample_fn(t)`` returns
-    a text sampled at temperature ``t`` (optional). Tests set ``.temperature.value`` and read
+    a text sampled at temperature ``t`` (optional); with ``known_words`` (a set of lower-case words) the
+    status also gives the share of the sample's words found in that set. Tests set ``.temperature.value`` and read
     ``.redraws``, ``.fig`` and ``.status.value``.
     """
 
@@ -81,12 +83,16 @@ class TemperatureExplorer(Explorer):
     status_in_fallback = False  # the status is a sampled text
 
     def __init__(self, logits: torch.Tensor, labels: Sequence[str],
-                 sample_fn: Callable[[float], str] | None = None, temperature: float = 1.0) -> None:
+                 sample_fn: Callable[[float], str] | None = None, temperature: float = 1.0,
+                 known_words: set[str] | None = None) -> None:
         import ipywidgets as w
 
         if logits.dim() != 1 or len(labels) != len(logits):
             raise ValueError(f"need 1-D logits and one label per logit; got {tuple(logits.shape)} and {len(labels)}.")
+        if known_words is not None and sample_fn is None:
+            raise ValueError("known_words scores a sample: pass sample_fn too, or leave known_words out.")
         self.logits, self.labels, self.sample_fn = logits.detach(), list(labels), sample_fn
+        self.known_words = known_words
         self.temperature = w.FloatLogSlider(value=temperature, base=10, min=-1.3, max=0.5, step=0.05,
                                             description="temperature", continuous_update=False, readout_format=".2f")
         self.start(self.temperature)
@@ -101,7 +107,12 @@ class TemperatureExplorer(Explorer):
         entropy = -(probs * probs.clamp_min(1e-12).log()).sum().item()
         text = f"temperature {t:.2f}: top probability {probs.max().item():.2f}, entropy {entropy:.2f} nats"
         if self.sample_fn is not None:
-            sample = self.sample_fn(t).replace("&", "&amp;").replace("<", "&lt;").replace("\n", " / ")
+            raw = self.sample_fn(t)
+            if self.known_words is not None:
+                words = re.findall(r"[a-z']+", raw.lower())
+                share = sum(word in self.known_words for word in words) / max(len(words), 1)
+                text += f"; {share:.0%} of the sample's {len(words)} words occur in the training text"
+            sample = raw.replace("&", "&amp;").replace("<", "&lt;").replace("\n", " / ")
             text += f"<br><tt>{sample}</tt>"
         self.status.value = text
 

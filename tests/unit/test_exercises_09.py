@@ -113,6 +113,15 @@ def test_windows_mistakes_are_named(capsys, fn, words):
     assert "not right yet" in out and words in out
 
 
+def test_windows_refuses_the_library_helper(capsys):
+    from course_utils.data import sequences
+
+    helper = sequences.sliding_windows
+    out = run(capsys, ex09.check_3, lambda s, w: sequences.sliding_windows(s, w))
+    assert "not right yet" in out and "sliding_windows" in out
+    assert sequences.sliding_windows is helper              # restored after the check
+
+
 def test_windows_errors_and_not_done(capsys):
     out = run(capsys, ex09.check_3, lambda s, w: s.reshape(-1, 5, 5))
     assert "not right yet" in out and "RuntimeError" in out
@@ -122,31 +131,35 @@ def test_windows_errors_and_not_done(capsys):
 
 # --------------------------------------------------------------------------- 09.4
 
-RIGHT_ROWS = {"output[:, -1, :12]": 4, "output[:, 0, 12:]": 5, "weight_hh_l1_reverse": 3}
+LAST, FIRST, L1R = "packed output[:, -1, :12]", "packed output[:, 0, 12:]", "weight_hh_l1_reverse"
+RIGHT_ROWS = {LAST: "none", FIRST: 5, L1R: 3}
 
 
 def test_rows_come_from_the_real_layer():
-    assert ex09.h_n_rows() == RIGHT_ROWS
+    assert ex09.h_n_rows() == {LAST: None, FIRST: 5, L1R: 3}
 
 
-@pytest.mark.parametrize("rows", [RIGHT_ROWS, {"output[:, -1, :12]": -2, "output[:, 0, 12:]": -1,
-                                               "weight_hh_l1_reverse": torch.tensor(3)}])
+@pytest.mark.parametrize("rows", [RIGHT_ROWS, {LAST: "None", FIRST: -1, L1R: torch.tensor(3)}])
 def test_rows_right(capsys, rows):
     assert "✅ Exercise 09.4 passed" in run(capsys, ex09.check_4, rows)
 
 
 @pytest.mark.parametrize("key,wrong,words", [
-    ("output[:, -1, :12]", 2, "layer by layer"),
-    ("output[:, -1, :12]", 0, "first layer"),
-    ("output[:, -1, :12]", 5, "backward direction"),
-    ("output[:, 0, 12:]", 4, "forward direction"),
-    ("output[:, 0, 12:]", 1, "first layer's backward"),
-    ("weight_hh_l1_reverse", 4, "not all forward rows"),
-    ("weight_hh_l1_reverse", 2, "forward direction"),
-    ("weight_hh_l1_reverse", 1, "layer 0's backward"),
-    ("weight_hh_l1_reverse", 0, "2·layer + 1"),
-    ("weight_hh_l1_reverse", 6, "index from 0 to 5"),
-    ("weight_hh_l1_reverse", 2.5, "not a row"),
+    (LAST, 4, "OWN last step"),
+    (LAST, -2, "OWN last step"),                 # h_n[-2], copied from the unpacked case, is wrong here
+    (LAST, 5, "forward direction"),
+    (LAST, 2, "middle layer"),
+    (LAST, 0, "2·layer + 1"),
+    (FIRST, "none", "finishes at step 0"),
+    (FIRST, 4, "forward direction"),
+    (FIRST, 1, "first layer's backward"),
+    (L1R, 4, "not all forward rows"),
+    (L1R, 2, "forward direction"),
+    (L1R, 1, "layer 0's backward"),
+    (L1R, "none", "middle layer's"),
+    (L1R, 6, "from 0 to 5"),
+    (L1R, 2.5, "not a row"),
+    (L1R, "three", "not a row"),
 ])
 def test_row_mistakes_are_named(capsys, key, wrong, words):
     out = run(capsys, ex09.check_4, {**RIGHT_ROWS, key: wrong})
@@ -155,4 +168,4 @@ def test_row_mistakes_are_named(capsys, key, wrong, words):
 
 def test_rows_not_done(capsys):
     assert "not done yet" in run(capsys, ex09.check_4, ...)
-    assert "not done yet" in run(capsys, ex09.check_4, {**RIGHT_ROWS, "output[:, 0, 12:]": ...})
+    assert "not done yet" in run(capsys, ex09.check_4, {**RIGHT_ROWS, FIRST: ...})

@@ -28,6 +28,15 @@ def test_temperature_explorer_redraws_and_reports():
     plt.close("all")
 
 
+def test_temperature_explorer_scores_known_words():
+    explorer = rnn.TemperatureExplorer(torch.zeros(3), ["a", "b", "c"], sample_fn=lambda t: "The king, qzx kings",
+                                       known_words={"the", "king"})
+    assert "50% of the sample's 4 words occur in the training text" in explorer.status.value
+    plt.close("all")
+    with pytest.raises(ValueError, match="pass sample_fn"):
+        rnn.TemperatureExplorer(torch.zeros(3), ["a", "b", "c"], known_words={"a"})
+
+
 def test_temperature_explorer_show_uses_a_live_figure(monkeypatch):
     shown = []
     monkeypatch.setattr(widgets, "show_controls", lambda box, text, **_: shown.append(text))

@@ -56,3 +56,59 @@ def test_missing_file_says_how_to_restore(tmp_path, monkeypatch):
     (tmp_path / "SHA256SUMS").write_text("")
     with pytest.raises(FileNotFoundError, match="git checkout -- datasets/shakespeare.txt"):
         text.load_shakespeare()
+
+
+def test_interpolated_ngram_matches_a_direct_witten_bell_count():
+    # A tiny text, the interpolated bigram computed by hand from its counts.
+    train = torch.tensor([0, 1, 0, 1, 2, 0, 1, 1])
+    eval_ids = torch.tensor([0, 1, 2, 2])
+    vocab = 4
+    unigram = (torch.bincount(train, minlength=vocab).double() + 1) / (len(train) + vocab)
+    pairs = torch.zeros(vocab, vocab, dtype=torch.float64)
+    for a, b in zip(train[:-1].tolist(), train[1:].tolist(), strict=True):
+        pairs[a, b] += 1
+    expected = []
+    for a, b in zip(eval_ids[:-1].tolist(), eval_ids[1:].tolist(), strict=True):
+        seen, distinct = pairs[a].sum(), (pairs[a] > 0).sum()
+        expected.append(float((pairs[a, b] + distinct * unigram[b]) / (seen + distinct)) if seen > 0
+                        else float(unigram[b]))
+    bits = -torch.log2(torch.tensor(expected)).mean().item()
+    assert text.char_ngram_bits_interpolated(train, eval_ids, vocab, order=2) == pytest.approx(bits)
+    # order 1 is the add-one unigram of char_ngram_bits
+    assert text.char_ngram_bits_interpolated(train, eval_ids, vocab, order=1) == pytest.approx(
+        text.char_ngram_bits(train, eval_ids, vocab, order=1))
+
+
+def test_interpolated_ngram_sums_to_one_and_improves_with_context():
+    g = torch.Generator().manual_seed(0)
+    train = torch.randint(0, 3, (2000,), generator=g) * 0
+    train[1::2] = 1                                    # 0 1 0 1 ...: one character of context decides the next
+    eval_ids = train[:101]
+    assert text.char_ngram_bits_interpolated(train, eval_ids, 3, order=2) < 0.05
+    assert text.char_ngram_bits_interpolated(train, eval_ids, 3, order=1) > 0.9
+    # the probabilities over the alphabet sum to one after any context
+    for context in ([0], [1], [2]):
+        total = sum(2 ** -text.char_ngram_bits_interpolated(train, torch.tensor(context + [c]), 3, order=2)
+                    for c in range(3))
+        assert total == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"order": 0}, "order must be"),
+    ({"order": 7}, "order must be"),
+    ({"order": 2.0}, "order must be"),
+])
+def test_interpolated_ngram_bad_order(kwargs, words):
+    ids = torch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match=words):
+        text.char_ngram_bits_interpolated(ids, ids, 3, **kwargs)
+
+
+def test_interpolated_ngram_bad_ids():
+    ids = torch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match="outside"):
+        text.char_ngram_bits_interpolated(ids, torch.tensor([0, 5]), 3, order=2)
+    with pytest.raises(ValueError, match="1-D int64"):
+        text.char_ngram_bits_interpolated(ids.float(), ids, 3, order=2)
+    with pytest.raises(ValueError, match="too large"):
+        text.char_ngram_bits_interpolated(ids, ids, 2**31, order=3)
