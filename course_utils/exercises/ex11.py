@@ -50,47 +50,49 @@ def check_1(d_star, d_loss_star) -> None:
     ], atol=1e-3)
     if found is None and not math.isclose(loss, two_sided_loss(0.5), abs_tol=1e-3):
         found = (f"L_D* = {loss!r} is not D's loss at d = 0.5.", "each term is −0.9 ln 0.5 − 0.1 ln 0.5 = ln 2; add the two.")
-    checks.verdict(exercise, found, "d* = 0.5 and L_D* = 2 ln 2 ≈ 1.386: with both labels smoothed by the same "
-                   "amount the equilibrium is the unsmoothed one again; only one-sided smoothing moves it to 0.45.")
+    checks.verdict(exercise, found, "d* = 0.5 and L_D* = 2 ln 2 ≈ 1.386: where G matches the data, smoothing both "
+                   "labels by the same amount puts D back at 0.5. That is not why the fake side is left alone: where "
+                   "real data never goes (p_data = 0) the best D is β = 0.1, not 0, so D no longer pushes those fakes away.")
 
 
 # --------------------------------------------------------------------------- 11.2
 
-LOGIT = -5.0
-P_FAKE = 1 / (1 + math.exp(-LOGIT))  # σ(−5) ≈ 0.0067
+RATIO = 100.0
+D_AT_RATIO = 1 / (1 + RATIO)          # (1 − D) / D = 100  ->  D = 1/101
+LOGIT_AT_RATIO = -math.log(RATIO)     # ℓ = ln(D / (1 − D)) = −ln 100
 
 
-def check_2(grad_saturating, grad_non_saturating) -> None:
-    """Exercise 11.2: sizes of both generator losses' gradients w.r.t. the logit ℓ = −5."""
+def check_2(d_fake, logit) -> None:
+    """Exercise 11.2: the D(G(z)) (and its logit) at which the non-saturating gradient is 100× the saturating one."""
     exercise = "11.2"
-    if checks.unanswered(exercise, grad_saturating, grad_non_saturating):
+    if checks.unanswered(exercise, d_fake, logit):
         return
-    sat, ns = checks.as_number(grad_saturating), checks.as_number(grad_non_saturating)
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (sat, ns)):
-        return checks.failed(exercise, f"expected two numbers, got {grad_saturating!r} and {grad_non_saturating!r}.")
-    got = (abs(sat), abs(ns))
-    p = P_FAKE
-    mistakes = [
-        ((1 - p, p), "the two are swapped.",
-         "the saturating loss log(1 − σ(ℓ)) has derivative −σ(ℓ), tiny when σ(ℓ) ≈ 0; −log σ(ℓ) has −(1 − σ(ℓ))."),
-        ((1 / (1 - p), 1 / p), "those are the derivatives with respect to D = σ(ℓ), not the logit.",
-         "chain rule: multiply by dD/dℓ = σ(ℓ)(1 − σ(ℓ))."),
-        ((p * (1 - p), p * (1 - p)), "that is σ'(ℓ) alone.",
-         "multiply it by the loss's derivative with respect to D: −1/(1 − D) and −1/D."),
-        ((abs(math.log(1 - p)), -math.log(p)), "those are the losses' values, not their gradients.",
-         "differentiate: d/dℓ log(1 − σ(ℓ)) = −σ(ℓ)."),
-    ]
-    found = None
-    if not (math.isclose(got[0], p, rel_tol=1e-3) and math.isclose(got[1], 1 - p, rel_tol=1e-3)):
-        for (wrong_sat, wrong_ns), problem, hint in mistakes:
-            if math.isclose(got[0], wrong_sat, rel_tol=1e-3) and math.isclose(got[1], wrong_ns, rel_tol=1e-3):
-                found = (problem, hint)
-                break
-        else:
-            found = (f"({sat!r}, {ns!r}) are not the two gradient sizes at ℓ = −5.",
-                     "with D = σ(ℓ): d/dℓ log(1 − D) = −σ(ℓ) and d/dℓ (−log D) = −(1 − σ(ℓ)).")
-    checks.verdict(exercise, found, f"|∂L/∂ℓ| is σ(−5) ≈ {p:.4f} for the saturating loss and 1 − σ(−5) ≈ {1 - p:.4f} "
-                   f"for the non-saturating one: about e⁵ ≈ {(1 - p) / p:.0f}× more signal for G when D is confident.")
+    d, ell = checks.as_number(d_fake), checks.as_number(logit)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (d, ell)):
+        return checks.failed(exercise, f"expected two numbers, got {d_fake!r} and {logit!r}.",
+                             "d_fake is a probability D(G(z)), logit the ℓ with σ(ℓ) = d_fake.")
+    found = checks.first_mistake(d, [
+        (1 / RATIO, "D = 1/100 makes the saturating gradient 1/100, but the non-saturating one is 1 − D = 0.99, "
+                    "99 times more, not 100.", "solve (1 − D) / D = 100 for D."),
+        (1 - D_AT_RATIO, "that D makes the *saturating* gradient the larger one.",
+         "the saturating loss passes back D(G(z)), the non-saturating one 1 − D(G(z)): the second must be 100× the first."),
+        (lambda v: not 0 < v < 1, f"D(G(z)) = {d!r} is not a probability.", "D's output lies strictly between 0 and 1."),
+    ], rtol=1e-3, atol=0.0)
+    if found is None and not math.isclose(d, D_AT_RATIO, rel_tol=1e-3):
+        found = (f"at D(G(z)) = {d!r} the ratio (1 − D) / D is {(1 - d) / d:.4g}, not 100.",
+                 "with respect to the logit the two gradients are D and 1 − D: solve (1 − D) / D = 100.")
+    if found is not None:
+        return checks.failed(exercise, *found)
+    found = checks.first_mistake(ell, [
+        (math.log(D_AT_RATIO), "that is ln D, not the logit.", "the logit of D is ln(D / (1 − D))."),
+        (-LOGIT_AT_RATIO, "the sign is wrong: D(G(z)) < 0.5 needs a negative logit.", "ℓ = ln(D / (1 − D))."),
+        (math.log10(D_AT_RATIO / (1 - D_AT_RATIO)), "that is a base-10 logarithm.", "σ uses e: ℓ = ln(D / (1 − D))."),
+    ], atol=1e-3)
+    if found is None and not math.isclose(ell, LOGIT_AT_RATIO, abs_tol=1e-3):
+        found = (f"σ({ell!r}) = {1 / (1 + math.exp(-ell)):.4g}, not your D(G(z)).", "invert D = σ(ℓ): ℓ = ln(D / (1 − D)).")
+    checks.verdict(exercise, found, f"D(G(z)) = 1/101 ≈ {D_AT_RATIO:.5f} and ℓ = −ln 100 ≈ {LOGIT_AT_RATIO:.3f}: "
+                   "the ratio of the two gradients is (1 − D) / D = e^(−ℓ), so G's extra signal grows "
+                   "exponentially as D rejects the fakes more confidently.")
 
 
 # --------------------------------------------------------------------------- 11.3
@@ -120,16 +122,41 @@ def check_3(rms_norm_quarter) -> None:
                                "typical ≈ 4: every inner point of a straight walk has a smaller norm than a typical z, the smallest at w = 1/2.")
 
 
-def check_4(interpolate_fn) -> None:
-    """Exercise 11.4: n evenly spaced latent vectors from z0 to z1, both ends included."""
-    z0 = torch.tensor([0.0, 2.0, -1.0])
-    z1 = torch.tensor([1.0, 0.0, 3.0])
-    cases = [((z0, z1, 5), gans.interpolate_latents(z0, z1, 5)), ((z1, z0, 2), gans.interpolate_latents(z1, z0, 2))]
-    hint = checks.match_mistake(interpolate_fn, [
-        (lambda a, b, n: gans.interpolate_latents(a, b, n + 1)[:-1],
-         "off by one: the last row must be z1 itself (linspace(0, 1, n) includes both ends)."),
-        (lambda a, b, n: gans.interpolate_latents(b, a, n), "the order is reversed: the first row must be z0."),
-        (lambda a, b, n: gans.interpolate_latents(a, b, n).T,
-         "the result is transposed: one row per interpolated latent, shape (n, D)."),
-    ], cases, atol=1e-5) or "weights w = torch.linspace(0, 1, n)[:, None]; return (1 - w) * z0 + w * z1."
-    checks.check_function("11.4", interpolate_fn, cases, atol=1e-6, hint=hint)
+def reference_slerp(z0: torch.Tensor, z1: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` points of the spherical interpolation from ``z0`` to ``z1`` (both ends included), shape (n, D)."""
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm())
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    w = torch.linspace(0.0, 1.0, n, dtype=z0.dtype)[:, None]
+    return (torch.sin((1 - w) * omega) * z0 + torch.sin(w * omega) * z1) / torch.sin(omega)
+
+
+def _norm_report() -> str:
+    """Midpoint norms of slerp and of the straight line for 200 random pairs in 16-d (fixed seed)."""
+    g = torch.Generator().manual_seed(11)
+    pairs = torch.randn(200, 2, DIM, generator=g)
+    spherical = torch.stack([reference_slerp(a, b, 3)[1] for a, b in pairs]).norm(dim=1)
+    straight = pairs.mean(dim=1).norm(dim=1)
+    typical = pairs.norm(dim=2).flatten()
+    return (f"over 200 random pairs in 16-d the midpoint norm is {spherical.mean():.2f} ± {spherical.std():.2f} with "
+            f"slerp, {straight.mean():.2f} ± {straight.std():.2f} on the straight line, against "
+            f"{typical.mean():.2f} ± {typical.std():.2f} for the ends: slerp keeps ‖z‖ typical.")
+
+
+def check_4(slerp_fn) -> None:
+    """Exercise 11.4: spherical interpolation, n points from z0 to z1, both ends included."""
+    g = torch.Generator().manual_seed(4)
+    z0, z1 = torch.randn(DIM, generator=g), torch.randn(DIM, generator=g)
+    a, b = torch.tensor([3.0, 0.0, 0.0]), torch.tensor([0.0, 1.0, 1.0])
+    cases = [((z0, z1, 5), reference_slerp(z0, z1, 5)), ((a, b, 3), reference_slerp(a, b, 3))]
+    hint = checks.match_mistake(slerp_fn, [
+        (gans.interpolate_latents, "that is the straight line of section 7: the weights must be sin((1 − w)Ω) / sin Ω "
+                                   "and sin(wΩ) / sin Ω."),
+        (lambda u, v, n: reference_slerp(v, u, n), "the order is reversed: the first row must be z0."),
+        (lambda u, v, n: reference_slerp(u, v, n + 1)[:-1],
+         "off by one: the last row must be z1 itself (w = torch.linspace(0, 1, n) includes both ends)."),
+        (lambda u, v, n: reference_slerp(u / u.norm(), v / v.norm(), n),
+         "your walk lies on the unit sphere: Ω comes from the unit vectors, but the weights multiply z0 and z1 themselves."),
+        (lambda u, v, n: reference_slerp(u, v, n).T, "the result is transposed: one row per point, shape (n, D)."),
+    ], cases, atol=1e-5) or ("Ω = arccos(z0·z1 / (‖z0‖ ‖z1‖)) (clamp the cosine to [-1, 1]); "
+                             "z(w) = (sin((1 − w)Ω) z0 + sin(wΩ) z1) / sin Ω.")
+    checks.check_function("11.4", slerp_fn, cases, atol=1e-5, hint=hint, success=_norm_report())

@@ -59,34 +59,38 @@ def test_11_1_loss_formula_matches_the_gan_loss():
 
 
 @pytest.mark.parametrize(
-    ("sat", "ns", "hint"),
+    ("d", "logit", "hint"),
     [
-        (1 - P, P, "swapped"),
-        (1 / (1 - P), 1 / P, "with respect to D"),
-        (P * (1 - P), P * (1 - P), "σ'(ℓ) alone"),
-        (-math.log(1 - P), -math.log(P), "losses' values"),
-        (0.1, 0.9, "d/dℓ log(1 − D) = −σ(ℓ)"),
+        (0.01, -4.6, "solve (1 − D) / D = 100"),
+        (1 - 1 / 101, 4.6, "the second must be 100×"),
+        (1.5, 0.0, "strictly between 0 and 1"),
+        (0.05, -3.0, "solve (1 − D) / D = 100"),
+        (1 / 101, math.log(1 / 101), "ln(D / (1 − D))"),
+        (1 / 101, math.log(100), "negative logit"),
+        (1 / 101, -2.0, "base-10"),
+        (1 / 101, -3.0, "invert D = σ(ℓ)"),
     ],
 )
-def test_11_2_mistakes(capsys, sat, ns, hint):
-    ex11.check_2(sat, ns)
+def test_11_2_mistakes(capsys, d, logit, hint):
+    ex11.check_2(d, logit)
     out = capsys.readouterr().out
     assert "not right yet" in out and hint in out
 
 
-def test_11_2_right_signs_either_way_and_not_done(capsys):
-    ex11.check_2(P, 1 - P)
+def test_11_2_right_and_not_done(capsys):
+    ex11.check_2(1 / 101, -math.log(100))
     assert "✅ Exercise 11.2 passed" in capsys.readouterr().out
-    ex11.check_2(-P, -(1 - P))
-    assert "passed" in capsys.readouterr().out
-    # the right answer agrees with autograd
-    logit = torch.tensor(-5.0, requires_grad=True)
+    # the answer agrees with autograd: at that logit the non-saturating gradient is 100× the saturating one
+    logit = torch.tensor(-math.log(100), dtype=torch.float64, requires_grad=True)
     grad_sat, = torch.autograd.grad(torch.log1p(-torch.sigmoid(logit)), logit)
     grad_ns, = torch.autograd.grad(-F.logsigmoid(logit), logit)
-    ex11.check_2(grad_sat, grad_ns)
+    assert (grad_ns / grad_sat).item() == pytest.approx(100.0, rel=1e-9)
+    ex11.check_2(torch.sigmoid(logit).detach(), logit.detach())
     assert "passed" in capsys.readouterr().out
-    ex11.check_2(P, ...)
+    ex11.check_2(1 / 101, ...)
     assert "not done yet" in capsys.readouterr().out
+    ex11.check_2("0.01", 1.0)
+    assert "expected two numbers" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -114,7 +118,13 @@ def test_11_3_right_and_not_done(capsys):
     assert "expected a number" in capsys.readouterr().out
 
 
-def right_interpolate(z0, z1, n):
+def right_slerp(z0, z1, n):
+    omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+    w = torch.linspace(0, 1, n)[:, None]
+    return (torch.sin((1 - w) * omega) * z0 + torch.sin(w * omega) * z1) / torch.sin(omega)
+
+
+def straight(z0, z1, n):
     w = torch.linspace(0, 1, n)[:, None]
     return (1 - w) * z0 + w * z1
 
@@ -122,9 +132,12 @@ def right_interpolate(z0, z1, n):
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (lambda z0, z1, n: right_interpolate(z0, z1, n + 1)[:-1], "off by one"),
-        (lambda z0, z1, n: right_interpolate(z1, z0, n), "order is reversed"),
-        (lambda z0, z1, n: right_interpolate(z0, z1, n).T, "transpose"),
+        (straight, "straight line"),
+        (lambda z0, z1, n: right_slerp(z1, z0, n), "order is reversed"),
+        (lambda z0, z1, n: right_slerp(z0, z1, n + 1)[:-1], "off by one"),
+        (lambda z0, z1, n: right_slerp(z0 / z0.norm(), z1 / z1.norm(), n), "unit sphere"),
+        (lambda z0, z1, n: right_slerp(z0, z1, n).T, "transpose"),
+        (lambda z0, z1, n: torch.zeros(n, len(z0)), "clamp the cosine"),
     ],
 )
 def test_11_4_mistakes(capsys, answer, hint):
@@ -134,7 +147,17 @@ def test_11_4_mistakes(capsys, answer, hint):
 
 
 def test_11_4_right_and_not_done(capsys):
-    ex11.check_4(right_interpolate)
-    assert "✅ Exercise 11.4 passed" in capsys.readouterr().out
+    ex11.check_4(right_slerp)
+    out = capsys.readouterr().out
+    assert "✅ Exercise 11.4 passed" in out and "slerp keeps ‖z‖ typical" in out
     ex11.check_4(not_written)
     assert "not done yet" in capsys.readouterr().out
+
+
+def test_reference_slerp_keeps_the_norm_of_equal_length_ends():
+    g = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(16, generator=g), torch.randn(16, generator=g)
+    z1 = z1 / z1.norm() * z0.norm()
+    walk = ex11.reference_slerp(z0, z1, 7)
+    assert torch.allclose(walk.norm(dim=1), z0.norm().expand(7), atol=1e-5)
+    assert torch.allclose(walk[0], z0, atol=1e-6) and torch.allclose(walk[-1], z1, atol=1e-5)
