@@ -41,6 +41,16 @@ def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
+def _check_ids(train_ids: torch.Tensor, eval_ids: torch.Tensor, vocab_size: int, order: int) -> None:
+    """Both id tensors 1-D int64, long enough for ``order``, and inside the vocabulary."""
+    for name, ids in (("train_ids", train_ids), ("eval_ids", eval_ids)):
+        if ids.dim() != 1 or ids.dtype != torch.int64 or len(ids) < order:
+            raise ValueError(f"{name} must be a 1-D int64 tensor of at least {order} ids; got "
+                             f"{ids.dtype}, shape {tuple(ids.shape)}.")
+        if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
+            raise ValueError(f"{name} has ids outside 0..{vocab_size - 1}: encode both with the same vocabulary.")
+
+
 def char_ngram_bits(train_ids: torch.Tensor, eval_ids: torch.Tensor, vocab_size: int, order: int = 2,
                     smoothing: float = 1.0) -> float:
     """Bits per character on ``eval_ids`` of an n-gram model counted on ``train_ids`` (add-``smoothing``).
@@ -52,12 +62,7 @@ def char_ngram_bits(train_ids: torch.Tensor, eval_ids: torch.Tensor, vocab_size:
         raise ValueError(f"order must be 1 (unigram) or 2 (bigram); got {order!r}.")
     if smoothing <= 0:
         raise ValueError(f"smoothing must be positive, or an unseen pair gets probability 0; got {smoothing!r}.")
-    for name, ids in (("train_ids", train_ids), ("eval_ids", eval_ids)):
-        if ids.dim() != 1 or ids.dtype != torch.int64 or len(ids) < order:
-            raise ValueError(f"{name} must be a 1-D int64 tensor of at least {order} ids; got "
-                             f"{ids.dtype}, shape {tuple(ids.shape)}.")
-        if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
-            raise ValueError(f"{name} has ids outside 0..{vocab_size - 1}: encode both with the same vocabulary.")
+    _check_ids(train_ids, eval_ids, vocab_size, order)
     if order == 1:
         counts = torch.bincount(train_ids, minlength=vocab_size).double() + smoothing
         log_p = torch.log2(counts / counts.sum())
@@ -104,12 +109,7 @@ def char_ngram_bits_interpolated(train_ids: torch.Tensor, eval_ids: torch.Tensor
         raise ValueError(f"order must be an int from 1 (unigram) to 6; got {order!r}.")
     if vocab_size ** order >= 2**62:
         raise ValueError(f"vocab_size {vocab_size} is too large for order {order}: use a lower order.")
-    for name, ids in (("train_ids", train_ids), ("eval_ids", eval_ids)):
-        if ids.dim() != 1 or ids.dtype != torch.int64 or len(ids) < order:
-            raise ValueError(f"{name} must be a 1-D int64 tensor of at least {order} ids; got "
-                             f"{ids.dtype}, shape {tuple(ids.shape)}.")
-        if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
-            raise ValueError(f"{name} has ids outside 0..{vocab_size - 1}: encode both with the same vocabulary.")
+    _check_ids(train_ids, eval_ids, vocab_size, order)
     start = order - 1                                       # first scored position of eval_ids
     target = eval_ids[start:]
     counts = torch.bincount(train_ids, minlength=vocab_size).double() + 1.0
