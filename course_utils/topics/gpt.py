@@ -162,8 +162,9 @@ def bits_curve_figure(train_bits: Sequence[float], baselines: Mapping[str, float
     running = values.unfold(0, width, 1).mean(dim=1) if len(values) >= width else values
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     ax.plot(range(width, len(values) + 1), running.numpy(), label=f"training batches (mean of {width} steps)")
-    for (name, value), style in zip(baselines.items(), (":", "--", "-."), strict=False):
-        ax.axhline(value, color="gray", ls=style, lw=1)
+    styles = (":", "--", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)))
+    for i, (name, value) in enumerate(baselines.items()):
+        ax.axhline(value, color="gray", ls=styles[i % len(styles)], lw=1)
         ax.text(0, value, f"{name} ", va="bottom", ha="left", fontsize=8, color="dimgray")
     if val_bits is not None:
         ax.plot([len(values)], [val_bits], "o", color="tab:red", label="held-out text, after training")

@@ -143,6 +143,9 @@ def test_sample_bits():
 def test_figures():
     fig = gpt.bits_curve_figure([6.0 - 0.01 * i for i in range(100)], {"unigram": 4.9, "bigram": 3.6}, 4.8)
     assert fig.axes[0].get_ylabel() == "bits per character" and len(fig.axes[0].lines) == 4
+    five = {"uniform": 5.9, "unigram": 4.9, "bigram": 3.6, "trigram": 2.7, "5-gram": 2.2}
+    fig = gpt.bits_curve_figure([6.0 - 0.01 * i for i in range(100)], five, 2.4)
+    assert len(fig.axes[0].lines) == 7  # every baseline gets its line, not only the first three
     labels = list("abc ")
     fig = gpt.generation_figure(torch.tensor([2.0, 1.0, 0.0, -1.0]), labels, 0.8, 2, "a b\nc", prompt="ab")
     bars = fig.axes[0].patches
