@@ -147,17 +147,49 @@ def check_3(estimate_fn) -> None:
 # --------------------------------------------------------------------------- 12.4 half the signal
 
 
-def check_4(first_t) -> None:
-    """Exercise 12.4: the first t at which the cosine schedule (T = 100) keeps less than half the signal."""
-    alpha_bar = diffusion.cosine_schedule(100).alpha_bar
-    expected = int(torch.nonzero(alpha_bar < 0.5)[0])
-    with_root = int(torch.nonzero(alpha_bar.sqrt() < 0.5)[0])
-    if isinstance(first_t, torch.Tensor) and first_t.numel() == 1:
-        first_t = first_t.item()
-    _, hint = checks.first_mistake(first_t, [
-        (lambda t: t in (expected - 1, expected + 1), None,
-         "off by one: index t of alpha_bar is time t (alpha_bar[0] = 1 is the clean image)."),
-        (lambda t: t == with_root, None, "you compared √ᾱ_t with 0.5: the share of the signal's *variance* is ᾱ_t itself."),
-    ]) or (None, "find the first index where alpha_bar < 0.5, e.g. int(torch.nonzero(alpha_bar < 0.5)[0]).")
-    checks.check_value("12.4", first_t, expected, hint=hint,
-                       success=f"t = {expected}: from there on, noise carries more variance than the digit.")
+def _theta(T: int, s: float) -> float:
+    """The angle at which cos² reaches f(0)/2, i.e. ᾱ_t = 1/2."""
+    f0 = math.cos(s / (1 + s) * math.pi / 2) ** 2
+    return math.acos(math.sqrt(f0 / 2))
+
+
+def _t_half(T: int, s: float) -> float:
+    return T * ((1 + s) * _theta(T, s) * 2 / math.pi - s)
+
+
+_HALF_CASES = [((100, 0.008), _t_half(100, 0.008)), ((1000, 0.008), _t_half(1000, 0.008)),
+               ((50, 0.05), _t_half(50, 0.05)), ((100, 0.2), _t_half(100, 0.2))]
+
+
+def check_4(t_half_fn) -> None:
+    """Exercise 12.4: the real time t at which the cosine schedule's ᾱ_t = f(t)/f(0) equals 1/2,
+    t = T · ((1 + s) · (2/π) · arccos(√(f(0)/2)) − s)."""
+    cases = _HALF_CASES
+
+    def as_float(*args):  # a one-element tensor counts as its number
+        return float(t_half_fn(*args))
+
+    hint = checks.match_mistake(as_float, [
+        (lambda T, s: T * ((1 + s) / 2 - s),
+         "you solved f(t) = 1/2, but ᾱ_t = f(t)/f(0): solve cos²(θ) = f(0)/2. The difference is small for s = 0.008 "
+         "and grows with s."),
+        (lambda T, s: T * ((1 + s) * math.acos(math.sqrt(math.cos(s / (1 + s) * math.pi / 2) ** 2 / 4)) * 2 / math.pi - s),
+         "you set √ᾱ_t = 1/2 (a quarter of the variance): the share of the signal's variance is ᾱ_t itself."),
+        (lambda T, s: T * (1 + s) * _theta(T, s) * 2 / math.pi,
+         "θ = (t/T + s)/(1 + s) · π/2, so t/T = (1 + s) · 2θ/π − s: the − s is missing."),
+        (lambda T, s: T * (_theta(T, s) * 2 / math.pi - s),
+         "θ = (t/T + s)/(1 + s) · π/2, so t/T = (1 + s) · 2θ/π − s: the factor (1 + s) is missing."),
+        (lambda T, s: T * (_theta(T, s) * 2 / math.pi),
+         "θ = (t/T + s)/(1 + s) · π/2: solve it for t, with the offset s and the factor 1 + s."),
+    ], cases, atol=1e-4) or (
+        "ᾱ_t = 1/2 means cos²(θ) = f(0)/2 with θ = (t/T + s)/(1 + s) · π/2, so θ = arccos(√(f(0)/2)); solve θ for t "
+        "(math.acos, math.cos, math.pi). The answer is a real number between two steps, not a rounded step."
+    )
+    t_100 = None
+    with contextlib.suppress(Exception):  # check_function below reports what went wrong
+        t_100 = float(t_half_fn(100, 0.008))
+    first = int(torch.nonzero(diffusion.cosine_schedule(100).alpha_bar < 0.5)[0])
+    success = (f"all {len(cases)} test cases agree. For T = 100, t ≈ {t_100:.3f}: just below T/2, because the offset "
+               f"s shifts the curve; the first whole step after it, t = {first}, is where alpha_bar drops below 0.5."
+               if t_100 is not None else "")
+    checks.check_function("12.4", t_half_fn, cases, atol=1e-4, hint=hint, success=success or None)

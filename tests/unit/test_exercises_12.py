@@ -150,19 +150,38 @@ def test_12_3_right_and_not_done(capsys):
 # --------------------------------------------------------------------------- 12.4
 
 
-def test_12_4(capsys):
+def t_half(T, s):
+    f0 = math.cos(s / (1 + s) * math.pi / 2) ** 2
+    return T * ((1 + s) * math.acos(math.sqrt(f0 / 2)) * 2 / math.pi - s)
+
+
+def test_12_4_root_matches_the_schedule():
     alpha_bar = diffusion.cosine_schedule(100).alpha_bar
-    right = int(torch.nonzero(alpha_bar < 0.5)[0])
-    ex12.check_4(right)
-    assert "✅ Exercise 12.4 passed" in out_of(capsys)
-    ex12.check_4(right - 1)
-    assert "off by one" in out_of(capsys)
-    ex12.check_4(int(torch.nonzero(alpha_bar.sqrt() < 0.5)[0]))
-    assert "√ᾱ_t with 0.5" in out_of(capsys)
-    ex12.check_4(3)
+    t = t_half(100, 0.008)
+    assert 49 < t < 50 and float(alpha_bar[49]) > 0.5 > float(alpha_bar[50])
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda T, s: T * ((1 + s) / 2 - s), "f(0)/2"),
+    (lambda T, s: T * ((1 + s) * math.acos(math.cos(s / (1 + s) * math.pi / 2) / 2) * 2 / math.pi - s), "√ᾱ_t = 1/2"),
+    (lambda T, s: t_half(T, s) + T * s, "the − s is missing"),
+    (lambda T, s: 50, "not a rounded step"),
+])
+def test_12_4_mistakes(capsys, answer, hint):
+    ex12.check_4(answer)
     out = out_of(capsys)
-    assert "not right yet" in out and "torch.nonzero" in out
+    assert "not right yet" in out and hint in out
+
+
+def test_12_4_right_and_not_done(capsys):
+    ex12.check_4(t_half)
+    out = out_of(capsys)
+    assert "✅ Exercise 12.4 passed" in out and "49.605" in out and "t = 50" in out
+    ex12.check_4(lambda T, s: torch.tensor(t_half(T, s)))
+    assert "✅ Exercise 12.4 passed" in out_of(capsys)
     ex12.check_4(...)
+    assert "not done yet" in out_of(capsys)
+    ex12.check_4(not_written)
     assert "not done yet" in out_of(capsys)
 
 
